@@ -1,0 +1,80 @@
+#include <chatd/core/ids.hpp>
+
+namespace chatd::core {
+namespace {
+
+constexpr std::string_view url_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+bool is_url_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+} // namespace
+
+std::string encode_id(id_bytes const& bytes)
+{
+    // 88 bits -> 14 full sextets plus 4 bits (padded with two zero bits), then one '='.
+    std::string out;
+    out.reserve(16);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (auto b : bytes) {
+        acc = (acc << 8) | b;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out.push_back(url_alphabet[(acc >> bits) & 0x3f]);
+        }
+    }
+    out.push_back(url_alphabet[(acc << (6 - bits)) & 0x3f]);
+    out.push_back('=');
+    return out;
+}
+
+bool is_valid_id(std::string_view id)
+{
+    if (id.size() != 16 || id.back() != '=')
+        return false;
+    for (std::size_t i = 0; i < 15; ++i)
+        if (!is_url_char(id[i]))
+            return false;
+    return true;
+}
+
+random_id_source::random_id_source()
+    : rng_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32))
+{}
+
+random_id_source::random_id_source(std::uint64_t seed)
+    : rng_(seed)
+{}
+
+std::string random_id_source::next_id()
+{
+    id_bytes bytes{};
+    {
+        std::lock_guard lock(mutex_);
+        auto a = rng_();
+        auto b = rng_();
+        for (std::size_t i = 0; i < 8; ++i)
+            bytes[i] = static_cast<std::uint8_t>(a >> (8 * i));
+        for (std::size_t i = 8; i < bytes.size(); ++i)
+            bytes[i] = static_cast<std::uint8_t>(b >> (8 * (i - 8)));
+    }
+    return encode_id(bytes);
+}
+
+std::string random_id_source::hex(std::size_t n)
+{
+    static constexpr std::string_view digits = "0123456789abcdef";
+    std::string out(n, '0');
+    std::lock_guard lock(mutex_);
+    for (auto& c : out)
+        c = digits[rng_() & 0xf];
+    return out;
+}
+
+} // namespace chatd::core

@@ -1,0 +1,190 @@
+#include "config.hpp"
+
+#include <charconv>
+#include <functional>
+#include <map>
+#include <string_view>
+
+namespace chatd::server {
+namespace {
+
+struct option
+{
+    char const* flag;
+    char const* env;
+    char const* help;
+    std::function<std::optional<std::string>(config&, std::string const&)> set;
+};
+
+std::optional<std::string>
+to_number(std::string const& v, std::size_t lo, std::size_t hi, std::size_t& out)
+{
+    std::size_t n = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (r.ec != std::errc{} || r.ptr != v.data() + v.size() || n < lo || n > hi)
+        return "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
+    out = n;
+    return std::nullopt;
+}
+
+bool is_stage_name(std::string const& s)
+{
+    if (s.empty() || s.size() > 128)
+        return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    return true;
+}
+
+std::vector<option> const& options()
+{
+    static std::vector<option> const list = {
+        {"--host",
+         "CHATD_HOST",
+         "address to listen on (default 127.0.0.1; 0.0.0.0 for all)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must not be empty";
+             c.host = v;
+             return std::nullopt;
+         }},
+        {"--port",
+         "CHATD_PORT",
+         "TCP port (default 8080; 0 picks a free one and prints it)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             std::size_t n = 0;
+             if (auto err = to_number(v, 0, 65535, n))
+                 return err;
+             c.port = static_cast<std::uint16_t>(n);
+             return std::nullopt;
+         }},
+        {"--db",
+         "CHATD_DB",
+         "SQLite database file (default chatd.db; :memory: for none)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must not be empty";
+             c.db = v;
+             return std::nullopt;
+         }},
+        {"--stage",
+         "CHATD_STAGE",
+         "stage name: ws://HOST:PORT/STAGE (default dev)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (!is_stage_name(v))
+                 return "must be 1-128 characters of A-Z a-z 0-9 - _";
+             c.stage = v;
+             return std::nullopt;
+         }},
+        {"--static",
+         "CHATD_STATIC",
+         "directory of the web client (default: the repo's static/)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must not be empty";
+             c.static_dir = v;
+             return std::nullopt;
+         }},
+        {"--api-id",
+         "CHATD_API_ID",
+         "requestContext.apiId: 10 lower-case letters/digits (default chatdlocal)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             bool ok = v.size() == 10;
+             for (char ch : v)
+                 ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'));
+             if (!ok)
+                 return "must be exactly 10 lower-case letters or digits";
+             c.api_id = v;
+             return std::nullopt;
+         }},
+        {"--max-message-bytes",
+         "CHATD_MAX_MESSAGE_BYTES",
+         "largest chat message in bytes (default 8192)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             return to_number(v, 1, 120 * 1024, c.max_message_bytes);
+         }},
+        {"--log-level",
+         "CHATD_LOG_LEVEL",
+         "debug, info, warn or error (default info)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v != "debug" && v != "info" && v != "warn" && v != "error")
+                 return "must be debug, info, warn or error";
+             c.log_level = v;
+             return std::nullopt;
+         }},
+    };
+    return list;
+}
+
+} // namespace
+
+std::string usage()
+{
+    std::string out =
+        "chatd " CHATD_VERSION " - a local stand-in for an API Gateway WebSocket chat backend\n\n"
+        "usage: chatd [options]\n\noptions (each also read from the environment variable shown):\n";
+    for (auto const& o : options()) {
+        std::string left = std::string("  ") + o.flag + " VALUE";
+        left.resize(std::max<std::size_t>(left.size() + 2, 28), ' ');
+        out += left + o.help + "  [" + o.env + "]\n";
+    }
+    out += "  --help                    print this text\n"
+           "  --version                 print the version\n";
+    return out;
+}
+
+parse_result parse_config(std::vector<std::string> const& args,
+                          char const* (*getenv_fn)(char const*))
+{
+    parse_result r;
+    config cfg;
+    auto fail = [&](std::string line) {
+        r.output = "chatd: " + std::move(line);
+        r.exit_code = 2;
+        return r;
+    };
+    // Environment first, so that flags override it.
+    for (auto const& o : options()) {
+        if (char const* v = getenv_fn(o.env)) {
+            if (auto err = o.set(cfg, v))
+                return fail(std::string(o.env) + "='" + v + "': " + *err);
+        }
+    }
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string arg = args[i];
+        if (arg == "--help" || arg == "-h") {
+            r.output = usage();
+            return r;
+        }
+        if (arg == "--version") {
+            r.output = "chatd " CHATD_VERSION "\n";
+            return r;
+        }
+        std::string value;
+        bool has_value = false;
+        if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+            has_value = true;
+        }
+        option const* found = nullptr;
+        for (auto const& o : options())
+            if (arg == o.flag)
+                found = &o;
+        if (!found)
+            return fail("unknown option '" + arg + "' (see chatd --help)");
+        if (!has_value) {
+            if (i + 1 >= args.size())
+                return fail(arg + " needs a value");
+            value = args[++i];
+        }
+        if (auto err = found->set(cfg, value))
+            return fail(arg + " '" + value + "': " + *err);
+    }
+    r.cfg = std::move(cfg);
+    return r;
+}
+
+} // namespace chatd::server

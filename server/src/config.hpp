@@ -1,0 +1,43 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chatd::server {
+
+/// Everything chatd can be told at start. Each field has a flag and an environment variable;
+/// a flag beats the variable, the variable beats the default.
+struct config
+{
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8080;
+    std::string db = "chatd.db";
+    std::string stage = "dev";
+    std::string static_dir = CHATD_DEFAULT_STATIC_DIR;
+    std::string api_id = "chatdlocal";
+    std::size_t max_message_bytes = 8192;
+    std::string log_level = "info";
+
+    /// Frames (bytes) a connection may have queued for sending before chatd gives up on it.
+    std::size_t write_queue_bytes = 4 * 1024 * 1024;
+};
+
+/// What parse_config decided.
+struct parse_result
+{
+    std::optional<config> cfg; ///< set when chatd should run
+    std::string output;        ///< --help / --version text, or the error line
+    int exit_code = 0;         ///< when cfg is empty: 0 for help/version, 2 for an error
+};
+
+/// Read flags (argv) and CHATD_* environment variables. `getenv` is injected for tests.
+parse_result parse_config(std::vector<std::string> const& args,
+                          char const* (*getenv_fn)(char const*));
+
+/// The --help text.
+std::string usage();
+
+} // namespace chatd::server

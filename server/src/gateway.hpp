@@ -1,0 +1,139 @@
+#pragma once
+
+#include <chatd/core/clock.hpp>
+#include <chatd/core/ids.hpp>
+#include <chatd/core/route.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "integration.hpp"
+#include "net.hpp"
+#include "ws_session.hpp"
+
+namespace chatd::server {
+
+/// A route of the API: which integration serves it, and whether it has a route response
+/// (two-way: the integration's `body` goes back to the caller).
+struct route_target
+{
+    integration* target = nullptr;
+    bool two_way = false;
+};
+
+using route_table = std::map<std::string, route_target, std::less<>>;
+
+struct gateway_options
+{
+    std::string stage;
+    std::string api_id;
+    ws_session::limits session_limits;
+};
+
+/// The API Gateway stand-in: owns the open connections, builds every event, selects routes,
+/// invokes integrations and executes what they ask of the management API. Lives on the I/O
+/// thread (one executor, no locks); integrations report back by posting to it.
+class gateway
+{
+public:
+    gateway(net::any_io_executor io,
+            gateway_options options,
+            core::route_selector selector,
+            route_table routes,
+            core::id_source& ids,
+            core::clock const& clk);
+
+    gateway_options const& options() const { return options_; }
+
+    core::clock const& clock() const { return clock_; }
+
+    /// A fresh id in API Gateway's shape, never one of an open connection.
+    std::string new_id();
+    std::string trace_id();
+
+    route_target const* find_route(std::string_view key) const;
+
+    /// Invoke `route` with `ev` and complete `token` on the I/O thread with the
+    /// invocation_result. Used by the handshake coroutine for $connect.
+    template <class Token>
+    auto async_invoke(route_target const& route, core::event ev, Token&& token)
+    {
+        return net::async_initiate<Token, void(invocation_result)>(
+            [this](auto handler, route_target const* r, core::event e) {
+                auto ex = net::get_associated_executor(handler, io_);
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                auto work = net::make_work_guard(ex);
+                r->target->invoke(std::move(e), [shared, ex, work](invocation_result res) {
+                    net::post(ex, [shared, res = std::move(res)]() mutable {
+                        (*shared)(std::move(res));
+                    });
+                });
+            },
+            token,
+            &route,
+            std::move(ev));
+    }
+
+    /// True until shutdown begins; the handshake refuses new connections after that.
+    bool accepting() const { return accepting_; }
+
+    /// A session finished its handshake: it can now receive posts.
+    void opened(std::shared_ptr<ws_session> const& s);
+
+    /// A text frame arrived on `s`: route it and invoke the integration.
+    void on_frame(std::shared_ptr<ws_session> const& s, std::string text);
+
+    /// The connection described by `info` ended (after a successful $connect). Runs
+    /// $disconnect. Called exactly once per such connection.
+    void on_closed(core::connection_info const& info, int code, std::string reason);
+
+    /// PostToConnection.
+    post_status post(std::string_view connection_id, std::shared_ptr<std::string const> data);
+
+    /// GetConnection: what API Gateway reports about an open connection.
+    struct connection_view
+    {
+        core::epoch_ms connected_at;
+        core::peer_identity identity;
+        core::epoch_ms last_active;
+    };
+
+    std::optional<connection_view> get(std::string_view connection_id) const;
+
+    /// DeleteConnection: close with 1000 "Connection Closed Normally". False when not open.
+    bool remove(std::string_view connection_id);
+
+    /// Stop taking connections and close every open one with 1001 "Going away".
+    void begin_shutdown();
+
+    /// Drop connections whose close handshake has not finished (end of the shutdown grace).
+    void abort_all();
+
+    std::size_t open_count() const { return live_.size(); }
+
+    /// Integration calls started and not yet reported back.
+    std::size_t pending_count() const { return pending_; }
+
+private:
+    void finish_message(std::shared_ptr<ws_session> const& s,
+                        route_target const& route,
+                        std::string const& request_id,
+                        invocation_result result);
+    void apply(core::outcome const& out);
+    void send_gateway_frame(ws_session& s, std::string_view message, std::string_view request_id);
+
+    net::any_io_executor io_;
+    gateway_options options_;
+    core::route_selector selector_;
+    route_table routes_;
+    core::id_source& ids_;
+    core::clock const& clock_;
+    std::unordered_map<std::string, std::shared_ptr<ws_session>> live_;
+    std::size_t pending_ = 0;
+    bool accepting_ = true;
+};
+
+} // namespace chatd::server

@@ -1,0 +1,254 @@
+#include "http_session.hpp"
+
+#include <chatd/core/event.hpp>
+
+#include <chrono>
+
+#include "gateway.hpp"
+#include "log.hpp"
+#include "management_api.hpp"
+#include "static_files.hpp"
+
+namespace chatd::server {
+namespace {
+
+using request = http::request<http::string_body>;
+using response = http::response<http::string_body>;
+
+constexpr auto request_timeout = std::chrono::seconds(30);
+constexpr std::size_t max_header_bytes = 16 * 1024;
+constexpr std::size_t max_other_body_bytes = 64 * 1024;
+
+response text_response(unsigned version, http::status status, std::string body)
+{
+    response res{status, version};
+    res.set(http::field::server, "chatd");
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+std::string_view path_of(std::string_view target)
+{
+    return target.substr(0, target.find('?'));
+}
+
+/// "/", "/{stage}" and "/{stage}/" are the WebSocket endpoint.
+bool is_ws_path(std::string_view path, std::string const& stage)
+{
+    if (path == "/")
+        return true;
+    if (path.size() < 2 || path.substr(1, stage.size()) != stage)
+        return false;
+    auto rest = path.substr(1 + stage.size());
+    return rest.empty() || rest == "/";
+}
+
+std::string source_ip(beast::tcp_stream& stream)
+{
+    error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    if (ec)
+        return "";
+    auto addr = ep.address();
+    if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        return net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6()).to_string();
+    return addr.to_string();
+}
+
+std::string forwarded_port(beast::tcp_stream& stream)
+{
+    error_code ec;
+    auto ep = stream.socket().local_endpoint(ec);
+    return ec ? "" : std::to_string(ep.port());
+}
+
+/// Run $connect for an upgrade request; on success hand the stream to a ws_session.
+/// Returns the HTTP response to send when the handshake is refused.
+net::awaitable<std::optional<response>>
+upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
+{
+    auto& gw = ctx.gw;
+    auto const v = req.version();
+    if (!is_ws_path(path_of(req.target()), gw.options().stage))
+        co_return management_error(
+            ctx.ids, v, http::status::forbidden, "ForbiddenException", "Forbidden");
+    if (!gw.accepting())
+        co_return text_response(v, http::status::service_unavailable, "chatd is shutting down\n");
+
+    core::connection_info info;
+    info.connection_id = gw.new_id();
+    info.connected_at = gw.clock().now();
+    info.identity.source_ip = source_ip(stream);
+    if (auto it = req.find(http::field::user_agent); it != req.end())
+        info.identity.user_agent = std::string(it->value());
+    info.domain_name = std::string(req[http::field::host]);
+    info.stage = gw.options().stage;
+    info.api_id = gw.options().api_id;
+
+    std::optional<std::string> subprotocol;
+    if (auto const* route = gw.find_route("$connect"); route && route->target) {
+        core::field_list headers;
+        for (auto const& f : req)
+            headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+        auto target = req.target();
+        auto q = target.find('?');
+        std::optional<std::string_view> raw_query;
+        if (q != std::string_view::npos)
+            raw_query = std::string_view(target).substr(q + 1);
+        auto ev = core::make_connect_event(info,
+                                           gw.new_id(),
+                                           gw.clock().now(),
+                                           headers,
+                                           raw_query,
+                                           gw.trace_id(),
+                                           forwarded_port(stream),
+                                           ctx.forwarded_proto);
+        // contract(connect): the upgrade waits for $connect; its result decides the handshake.
+        auto result = co_await gw.async_invoke(*route, std::move(ev), net::use_awaitable);
+        using st = invocation_result::status;
+        if (result.st == st::function_error) {
+            log::warn("$connect failed for " + info.connection_id + ": " + result.error);
+            co_return text_response(v, http::status::bad_gateway, "");
+        }
+        if (result.st == st::timeout)
+            co_return text_response(v, http::status::gateway_timeout, "");
+        int code = result.out.status_code;
+        if (code < 200 || code > 299) {
+            log::info("$connect refused " + info.connection_id + " with " + std::to_string(code) +
+                      (result.out.body ? ": " + *result.out.body : std::string()));
+            response res{static_cast<http::status>(code), v};
+            res.set(http::field::server, "chatd");
+            res.prepare_payload();
+            co_return res;
+        }
+        for (auto const& [name, value] : result.out.headers)
+            if (beast::iequals(name, "Sec-WebSocket-Protocol"))
+                subprotocol = value;
+        if (!gw.accepting()) {
+            gw.on_closed(info, 1001, "Going away");
+            co_return text_response(
+                v, http::status::service_unavailable, "chatd is shutting down\n");
+        }
+    }
+    auto session = std::make_shared<ws_session>(
+        std::move(stream), gw, std::move(info), gw.options().session_limits);
+    session->start(std::move(req), std::move(subprotocol));
+    co_return std::nullopt;
+}
+
+/// load_static as a coroutine for co_spawn onto the file thread. Parameters are taken by
+/// value so the coroutine frame owns them (a capturing lambda coroutine would not).
+net::awaitable<static_file> load_static_async(std::filesystem::path root, std::string target)
+{
+    co_return load_static(root, target);
+}
+
+/// Everything that is not an upgrade.
+net::awaitable<response> handle_plain(request const& req, http_context& ctx)
+{
+    auto const v = req.version();
+    auto path = path_of(req.target());
+    if (path == "/healthz")
+        co_return text_response(v, http::status::ok, "ok\n");
+    if (is_management_target(req.target()))
+        co_return handle_management(ctx.gw, ctx.ids, req);
+    if (path != "/" && is_ws_path(path, ctx.gw.options().stage)) {
+        // contract(upgrade-required): a plain GET of the WebSocket URL -> 426.
+        auto res =
+            text_response(v,
+                          http::status::upgrade_required,
+                          "This is a WebSocket endpoint: connect with a WebSocket client.\n");
+        res.set(http::field::upgrade, "websocket");
+        co_return res;
+    }
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        auto res = text_response(v, http::status::method_not_allowed, "method not allowed\n");
+        res.set(http::field::allow, "GET, HEAD");
+        co_return res;
+    }
+    // File reads block: do them on the file thread, then come back here.
+    auto file =
+        co_await net::co_spawn(ctx.files,
+                               load_static_async(ctx.static_root, std::string(req.target())),
+                               net::use_awaitable);
+    auto res = text_response(v, static_cast<http::status>(file.status), std::move(file.body));
+    res.set(http::field::content_type, file.content_type);
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.prepare_payload();
+    co_return res;
+}
+
+} // namespace
+
+net::awaitable<void> serve_http(tcp::socket socket, http_context& ctx)
+{
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(max_header_bytes);
+        stream.expires_after(request_timeout);
+        auto [ec, n] = co_await http::async_read_header(
+            stream, buffer, parser, net::as_tuple(net::use_awaitable));
+        if (ec)
+            break;
+        auto const& hdr = parser.get();
+        bool management = is_management_target(hdr.target());
+        std::size_t limit = management ? max_post_bytes : max_other_body_bytes;
+        if (parser.content_length() && *parser.content_length() > limit) {
+            auto res = management ? management_error(ctx.ids,
+                                                     hdr.version(),
+                                                     http::status::payload_too_large,
+                                                     "PayloadTooLargeException",
+                                                     "Request data is " +
+                                                         std::to_string(*parser.content_length()) +
+                                                         " bytes; the limit is 131072")
+                                  : text_response(hdr.version(),
+                                                  http::status::payload_too_large,
+                                                  "request body too large\n");
+            res.keep_alive(false);
+            co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+            break;
+        }
+        parser.body_limit(limit);
+        std::tie(ec, n) =
+            co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+        if (ec == http::error::body_limit) {
+            auto res =
+                text_response(11, http::status::payload_too_large, "request body too large\n");
+            res.keep_alive(false);
+            co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+            break;
+        }
+        if (ec)
+            break;
+        auto req = parser.release();
+        if (websocket::is_upgrade(req)) {
+            auto refused = co_await upgrade(stream, std::move(req), ctx);
+            if (refused) {
+                refused->keep_alive(false);
+                co_await http::async_write(stream, *refused, net::as_tuple(net::use_awaitable));
+            }
+            co_return; // the stream now belongs to the ws_session, or is finished
+        }
+        auto res = co_await handle_plain(req, ctx);
+        res.keep_alive(req.keep_alive());
+        bool head = req.method() == http::verb::head;
+        if (head) {
+            auto size = res.body().size();
+            res.body().clear();
+            res.content_length(size);
+        }
+        std::tie(ec, n) =
+            co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+        if (ec || !res.keep_alive())
+            break;
+    }
+    error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+} // namespace chatd::server

@@ -1,0 +1,42 @@
+// chatd: a local stand-in for an Amazon API Gateway WebSocket API with a built-in chat app.
+#include <chatd/core/store.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "config.hpp"
+#include "server.hpp"
+
+int main(int argc, char** argv)
+{
+    using namespace chatd::server;
+    auto parsed = parse_config(std::vector<std::string>(argv + 1, argv + argc),
+                               [](char const* name) -> char const* { return std::getenv(name); });
+    if (!parsed.cfg) {
+        (parsed.exit_code == 0 ? std::cout : std::cerr)
+            << parsed.output << (parsed.exit_code ? "\n" : "");
+        return parsed.exit_code;
+    }
+    auto const& cfg = *parsed.cfg;
+    try {
+        server srv(cfg);
+        auto ep = srv.endpoint();
+        auto host =
+            ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+        auto base = host + ":" + std::to_string(ep.port());
+        std::cout << "chatd " CHATD_VERSION " listening on ws://" << base << "/" << cfg.stage
+                  << " (http://" << base << "/, database " << cfg.db << ")" << std::endl;
+        return srv.run();
+    } catch (chatd::core::store_error const& e) {
+        std::cerr << "chatd: --db '" << cfg.db << "': " << e.what() << "\n";
+        return 2;
+    } catch (boost::system::system_error const& e) {
+        std::cerr << "chatd: cannot listen on " << cfg.host << ":" << cfg.port << ": "
+                  << e.code().message() << "\n";
+        return 2;
+    } catch (std::exception const& e) {
+        std::cerr << "chatd: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,116 @@
+#include "storage_worker.hpp"
+
+#include <vector>
+
+#include "log.hpp"
+
+namespace chatd::server {
+namespace {
+
+/// Largest number of tasks in one transaction: keeps a batch's latency bounded under load.
+constexpr std::size_t max_batch = 1024;
+
+} // namespace
+
+storage_worker::storage_worker(std::string const& db_path, std::size_t max_queue)
+    : store_(db_path)
+    , max_queue_(max_queue)
+    , thread_([this] { loop(); })
+{}
+
+storage_worker::~storage_worker()
+{
+    stop();
+}
+
+void storage_worker::submit(std::unique_ptr<storage_task> task)
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_ && queue_.size() < max_queue_) {
+            queue_.push_back(std::move(task));
+            wake_.notify_one();
+            return;
+        }
+    }
+    task->failed(stopping_ ? "storage is shutting down" : "storage queue is full");
+}
+
+void storage_worker::stop()
+{
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable())
+        thread_.join();
+}
+
+void storage_worker::loop()
+{
+    for (;;) {
+        std::deque<std::unique_ptr<storage_task>> batch;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty())
+                return; // stopping, and everything queued has been run
+            while (!queue_.empty() && batch.size() < max_batch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        run_batch(batch);
+    }
+}
+
+void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
+{
+    try {
+        store_.begin_batch();
+    } catch (std::exception const& e) {
+        log::error(std::string("storage: cannot begin a transaction: ") + e.what());
+        for (auto& t : batch)
+            t->failed(e.what());
+        return;
+    }
+    std::vector<std::string> errors(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        try {
+            store_.begin_unit();
+            try {
+                batch[i]->run(store_);
+                store_.commit_unit();
+            } catch (...) {
+                store_.rollback_unit();
+                throw;
+            }
+        } catch (std::exception const& e) {
+            errors[i] = e.what();
+            if (errors[i].empty())
+                errors[i] = "unknown storage error";
+            log::error(std::string("storage: a task failed and was rolled back: ") + e.what());
+        }
+    }
+    try {
+        store_.commit_batch();
+    } catch (std::exception const& e) {
+        log::error(std::string("storage: commit failed, batch rolled back: ") + e.what());
+        try {
+            store_.rollback_batch();
+        } catch (std::exception const&) {
+        }
+        for (auto& t : batch)
+            t->failed(e.what());
+        return;
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (errors[i].empty())
+            batch[i]->done();
+        else
+            batch[i]->failed(errors[i]);
+    }
+}
+
+} // namespace chatd::server

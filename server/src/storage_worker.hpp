@@ -1,0 +1,67 @@
+#pragma once
+
+#include <chatd/storage/sqlite_store.hpp>
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace chatd::server {
+
+/// One unit of work for the storage thread.
+class storage_task
+{
+public:
+    virtual ~storage_task() = default;
+
+    /// Do the work against the store. Runs on the storage thread inside its own savepoint;
+    /// throwing rolls back this task's changes alone.
+    virtual void run(core::store& db) = 0;
+
+    /// The transaction holding run()'s changes committed. Storage thread; must not block.
+    virtual void done() = 0;
+
+    /// run() threw, the batch failed to commit, or the queue was full. Any thread; must not
+    /// block.
+    virtual void failed(std::string const& why) = 0;
+};
+
+/// The thread that owns the SQLite connection. It takes everything queued, runs it in one
+/// transaction (each task in a savepoint) and commits once: group commit without a timer.
+/// Completions (done/failed) happen only after the commit, so nothing is acknowledged
+/// before it is on disk.
+class storage_worker
+{
+public:
+    /// Opens the store on the calling thread (so start-up errors surface there), then starts
+    /// the storage thread. Throws core::store_error.
+    storage_worker(std::string const& db_path, std::size_t max_queue);
+    ~storage_worker();
+
+    storage_worker(storage_worker const&) = delete;
+    storage_worker& operator=(storage_worker const&) = delete;
+
+    /// Queue a task. Any thread. When the queue is full the task fails at once (bounded queue).
+    void submit(std::unique_ptr<storage_task> task);
+
+    /// Finish everything queued, commit, and join the thread. Idempotent.
+    void stop();
+
+private:
+    void loop();
+    void run_batch(std::deque<std::unique_ptr<storage_task>>& batch);
+
+    storage::sqlite_store store_;
+    std::size_t max_queue_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::unique_ptr<storage_task>> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+} // namespace chatd::server

@@ -1,0 +1,226 @@
+#include "ws_session.hpp"
+
+#include <chrono>
+
+#include "gateway.hpp"
+
+namespace chatd::server {
+namespace {
+
+/// API Gateway's limits that Beast enforces for us.
+constexpr std::size_t max_message_bytes = 128 * 1024; // larger message: close 1009
+constexpr std::size_t max_frame_out = 32 * 1024;      // outgoing frames are split at 32 KB
+
+} // namespace
+
+ws_session::ws_session(beast::tcp_stream stream,
+                       gateway& gw,
+                       core::connection_info info,
+                       limits lim)
+    : ws_(std::move(stream))
+    , gw_(gw)
+    , info_(std::move(info))
+    , limits_(lim)
+    , last_active_(info_.connected_at)
+{}
+
+void ws_session::start(http::request<http::string_body> req, std::optional<std::string> subprotocol)
+{
+    upgrade_request_ = std::move(req);
+    beast::get_lowest_layer(ws_).expires_never(); // the websocket layer keeps its own timers
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(5); // also bounds the close handshake
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false; // API Gateway sends no pings
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator(
+        [subprotocol = std::move(subprotocol)](websocket::response_type& res) {
+            res.set(http::field::server, "chatd");
+            // contract(subprotocol): only the $connect result's Sec-WebSocket-Protocol reaches
+            // the 101.
+            if (subprotocol)
+                res.set(http::field::sec_websocket_protocol, *subprotocol);
+        }));
+    ws_.read_message_max(max_message_bytes);
+    ws_.auto_fragment(true);
+    ws_.write_buffer_bytes(max_frame_out);
+    ws_.async_accept(upgrade_request_,
+                     [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
+}
+
+void ws_session::on_accept(error_code ec)
+{
+    upgrade_request_ = {};
+    if (ec) {
+        // $connect succeeded, so the connection existed for the integration: it must hear
+        // $disconnect.
+        state_ = state::closed;
+        gw_.on_closed(info_, 1006, "");
+        return;
+    }
+    state_ = state::open;
+    gw_.opened(shared_from_this());
+    do_read();
+}
+
+void ws_session::do_read()
+{
+    reading_ = true;
+    ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t) {
+        self->reading_ = false;
+        self->on_read(ec);
+    });
+}
+
+void ws_session::on_read(error_code ec)
+{
+    if (ec)
+        return finish(ec);
+    if (state_ != state::open) {
+        // Closing: discard what the client still sends until its close frame arrives.
+        buffer_.clear();
+        return do_read();
+    }
+    if (!ws_.got_text()) {
+        // contract(binary-frame): binary frames are not supported -> close 1003.
+        buffer_.clear();
+        close(1003, "Binary frames are not supported");
+        return do_read();
+    }
+    auto text = beast::buffers_to_string(buffer_.data());
+    buffer_.clear();
+    ++in_flight_;
+    gw_.on_frame(shared_from_this(), std::move(text));
+    // Backpressure: stop reading while too many of this client's events are in flight; the
+    // client's own TCP window then holds further frames.
+    if (in_flight_ < limits_.in_flight && state_ == state::open)
+        do_read();
+}
+
+void ws_session::event_done()
+{
+    if (in_flight_ > 0)
+        --in_flight_;
+    if (!reading_ && state_ == state::open && in_flight_ < limits_.in_flight)
+        do_read();
+}
+
+post_status ws_session::deliver(std::shared_ptr<std::string const> frame)
+{
+    if (state_ != state::open)
+        return post_status::gone;
+    if (queued_bytes_ + frame->size() > limits_.queue_bytes) {
+        abort(1006, "Client is not reading: write queue full");
+        return post_status::limit;
+    }
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+    last_active_ = gw_.clock().now();
+    if (!writing_)
+        do_write();
+    return post_status::ok;
+}
+
+void ws_session::do_write()
+{
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(
+        net::buffer(*queue_.front()),
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void ws_session::on_write(error_code ec)
+{
+    writing_ = false;
+    queued_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+    if (ec) {
+        queue_.clear();
+        queued_bytes_ = 0;
+        error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored); // the read side then ends
+        return;
+    }
+    if (!queue_.empty() && state_ != state::closed)
+        return do_write();
+    if (close_pending_) {
+        close_pending_ = false;
+        do_close();
+    }
+}
+
+void ws_session::close(int code, std::string reason)
+{
+    if (state_ != state::open)
+        return;
+    state_ = state::closing;
+    close_cause_.emplace(code, std::move(reason));
+    if (writing_)
+        close_pending_ = true; // after the queued frames
+    else
+        do_close();
+}
+
+void ws_session::do_close()
+{
+    websocket::close_reason cr(static_cast<std::uint16_t>(close_cause_->first));
+    cr.reason = close_cause_->second;
+    ws_.async_close(cr, [self = shared_from_this()](error_code) {
+        // Either the client answered or the close timed out; in both cases we are done.
+        if (!self->reading_)
+            self->finish(websocket::error::closed);
+    });
+}
+
+void ws_session::abort(int code, std::string reason)
+{
+    if (state_ == state::closed)
+        return;
+    if (!close_cause_)
+        close_cause_.emplace(code, std::move(reason));
+    state_ = state::closing;
+    queue_.clear();
+    queued_bytes_ = 0;
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    if (!reading_)
+        finish(net::error::operation_aborted);
+}
+
+void ws_session::finish(error_code ec)
+{
+    if (state_ == state::closed)
+        return;
+    state_ = state::closed;
+    int code = 1006;
+    std::string reason;
+    if (close_cause_) {
+        code = close_cause_->first;
+        reason = close_cause_->second;
+    } else if (ec == websocket::error::closed) {
+        // contract(disconnect-codes): a close frame without a code is reported as 1005.
+        auto const& r = ws_.reason();
+        if (r.code == websocket::close_code::none || r.code == 1005) {
+            code = 1005;
+            reason = "Client-side close frame status not set";
+        } else {
+            code = r.code;
+            reason = std::string(r.reason.c_str());
+        }
+    } else if (ec == websocket::error::message_too_big) {
+        code = 1009; // contract(message-size): over 128 KB -> 1009
+        reason = "Message too big";
+    } else if (ec == websocket::error::bad_frame_payload) {
+        code = 1007;
+        reason = "Invalid UTF-8 in a text frame";
+    } else if (ec.category() == error_code(websocket::error::closed).category()) {
+        code = 1002;
+        reason = "Protocol error";
+    }
+    queue_.clear();
+    queued_bytes_ = 0;
+    gw_.on_closed(info_, code, std::move(reason));
+}
+
+} // namespace chatd::server

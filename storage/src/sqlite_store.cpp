@@ -1,0 +1,332 @@
+#include <chatd/storage/sqlite_store.hpp>
+
+#include <algorithm>
+
+#include "schema.hpp"
+#include "sqlite_handle.hpp"
+
+namespace chatd::storage {
+
+using detail::statement;
+
+struct sqlite_store::impl
+{
+    detail::db_ptr db;
+
+    // Every SQL statement chatd runs, prepared once.
+    statement begin, commit, rollback, savepoint, release, rollback_to;
+    statement op_begin, op_release, op_rollback_to;
+    statement put_connection, get_connection, rooms_of, delete_memberships_of, delete_connection;
+    statement connection_ids;
+    statement create_room, room_exists, list_rooms;
+    statement add_member, remove_member, is_member, members;
+    statement next_seq, insert_message, messages_newest, messages_before;
+
+    explicit impl(sqlite3* raw)
+        : db(raw)
+        , begin(raw, "BEGIN IMMEDIATE")
+        , commit(raw, "COMMIT")
+        , rollback(raw, "ROLLBACK")
+        , savepoint(raw, "SAVEPOINT unit")
+        , release(raw, "RELEASE unit")
+        , rollback_to(raw, "ROLLBACK TO unit")
+        , op_begin(raw, "SAVEPOINT op")
+        , op_release(raw, "RELEASE op")
+        , op_rollback_to(raw, "ROLLBACK TO op")
+        , put_connection(raw,
+                         "INSERT OR REPLACE INTO connections"
+                         " (connection_id, name, connected_at, source_ip, user_agent)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5)")
+        , get_connection(raw,
+                         "SELECT connection_id, name, connected_at, source_ip, user_agent"
+                         " FROM connections WHERE connection_id = ?1")
+        , rooms_of(raw, "SELECT room_id FROM memberships WHERE connection_id = ?1 ORDER BY rowid")
+        , delete_memberships_of(raw, "DELETE FROM memberships WHERE connection_id = ?1")
+        , delete_connection(raw, "DELETE FROM connections WHERE connection_id = ?1")
+        , connection_ids(raw, "SELECT connection_id FROM connections")
+        , create_room(raw,
+                      "INSERT INTO rooms (room_id, created_at) VALUES (?1, ?2)"
+                      " ON CONFLICT (room_id) DO NOTHING")
+        , room_exists(raw, "SELECT 1 FROM rooms WHERE room_id = ?1")
+        , list_rooms(raw,
+                     "SELECT r.room_id, r.created_at,"
+                     " (SELECT count(*) FROM memberships m WHERE m.room_id = r.room_id)"
+                     " FROM rooms r ORDER BY r.created_at, r.room_id")
+        , add_member(raw,
+                     "INSERT INTO memberships (room_id, connection_id, joined_at)"
+                     " VALUES (?1, ?2, ?3) ON CONFLICT (room_id, connection_id) DO NOTHING")
+        , remove_member(raw, "DELETE FROM memberships WHERE room_id = ?1 AND connection_id = ?2")
+        , is_member(raw, "SELECT 1 FROM memberships WHERE room_id = ?1 AND connection_id = ?2")
+        , members(raw,
+                  "SELECT m.connection_id, c.name FROM memberships m"
+                  " JOIN connections c ON c.connection_id = m.connection_id"
+                  " WHERE m.room_id = ?1 ORDER BY m.rowid")
+        , next_seq(raw,
+                   "UPDATE rooms SET last_seq = last_seq + 1 WHERE room_id = ?1 RETURNING last_seq")
+        , insert_message(raw,
+                         "INSERT INTO messages (room_id, seq, connection_id, name, body, sent_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        , messages_newest(raw,
+                          "SELECT seq, connection_id, name, body, sent_at FROM messages"
+                          " WHERE room_id = ?1 ORDER BY seq DESC LIMIT ?2")
+        , messages_before(raw,
+                          "SELECT seq, connection_id, name, body, sent_at FROM messages"
+                          " WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3")
+    {}
+
+    void run(statement& s)
+    {
+        auto u = s.run();
+        while (u.step()) {
+        }
+    }
+
+    /// Run `f` atomically on its own (nested inside any batch or unit).
+    template <class F>
+    auto atomically(F&& f)
+    {
+        run(op_begin);
+        try {
+            auto result = f();
+            run(op_release);
+            return result;
+        } catch (...) {
+            // Best effort: if even the rollback fails, the caller's batch rolls back.
+            try {
+                run(op_rollback_to);
+                run(op_release);
+            } catch (core::store_error const&) {
+            }
+            throw;
+        }
+    }
+};
+
+namespace {
+
+detail::db_ptr open_db(std::string const& path)
+{
+    sqlite3* raw = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    detail::db_ptr db(raw);
+    if (rc != SQLITE_OK)
+        throw core::store_error("cannot open database '" + path +
+                                "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, 5000);
+    detail::exec(raw, "PRAGMA journal_mode = WAL");
+    detail::exec(raw, "PRAGMA synchronous = FULL");
+    detail::exec(raw, "PRAGMA foreign_keys = ON");
+    return db;
+}
+
+} // namespace
+
+sqlite_store::sqlite_store(std::string const& path)
+{
+    auto db = open_db(path);
+    detail::migrate(db.get());
+    // Sockets of an earlier run are gone: so are their connections and memberships.
+    detail::exec(db.get(), "DELETE FROM memberships; DELETE FROM connections;");
+    impl_ = std::make_unique<impl>(db.release());
+}
+
+sqlite_store::~sqlite_store() = default;
+
+int sqlite_store::schema_version()
+{
+    return detail::latest_schema_version();
+}
+
+void sqlite_store::begin_batch()
+{
+    impl_->run(impl_->begin);
+}
+
+void sqlite_store::commit_batch()
+{
+    impl_->run(impl_->commit);
+}
+
+void sqlite_store::rollback_batch()
+{
+    impl_->run(impl_->rollback);
+}
+
+void sqlite_store::begin_unit()
+{
+    impl_->run(impl_->savepoint);
+}
+
+void sqlite_store::commit_unit()
+{
+    impl_->run(impl_->release);
+}
+
+void sqlite_store::rollback_unit()
+{
+    impl_->run(impl_->rollback_to);
+    impl_->run(impl_->release);
+}
+
+void sqlite_store::put_connection(core::connection_record const& c)
+{
+    auto u = impl_->put_connection.run();
+    u.bind(1, c.connection_id)
+        .bind(2, c.name)
+        .bind(3, c.connected_at)
+        .bind(4, c.source_ip)
+        .bind(5, c.user_agent);
+    u.step();
+}
+
+std::optional<core::connection_record> sqlite_store::get_connection(std::string_view id)
+{
+    auto u = impl_->get_connection.run();
+    u.bind(1, id);
+    if (!u.step())
+        return std::nullopt;
+    return core::connection_record{u.text(0), u.text(1), u.integer(2), u.text(3), u.text(4)};
+}
+
+std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
+{
+    return impl_->atomically([&] {
+        std::vector<std::string> rooms;
+        {
+            auto u = impl_->rooms_of.run();
+            u.bind(1, id);
+            while (u.step())
+                rooms.push_back(u.text(0));
+        }
+        impl_->delete_memberships_of.run().bind(1, id).step();
+        impl_->delete_connection.run().bind(1, id).step();
+        return rooms;
+    });
+}
+
+std::vector<std::string> sqlite_store::connection_ids()
+{
+    std::vector<std::string> ids;
+    auto u = impl_->connection_ids.run();
+    while (u.step())
+        ids.push_back(u.text(0));
+    return ids;
+}
+
+bool sqlite_store::create_room(std::string_view room_id, core::epoch_ms created_at)
+{
+    auto u = impl_->create_room.run();
+    u.bind(1, room_id).bind(2, created_at);
+    u.step();
+    return u.changes() == 1;
+}
+
+bool sqlite_store::room_exists(std::string_view room_id)
+{
+    auto u = impl_->room_exists.run();
+    u.bind(1, room_id);
+    return u.step();
+}
+
+std::vector<core::room_summary> sqlite_store::list_rooms()
+{
+    std::vector<core::room_summary> rooms;
+    auto u = impl_->list_rooms.run();
+    while (u.step())
+        rooms.push_back(core::room_summary{u.text(0), u.integer(2), u.integer(1)});
+    return rooms;
+}
+
+bool sqlite_store::add_member(std::string_view room_id,
+                              std::string_view connection_id,
+                              core::epoch_ms at)
+{
+    auto u = impl_->add_member.run();
+    u.bind(1, room_id).bind(2, connection_id).bind(3, at);
+    u.step();
+    return u.changes() == 1;
+}
+
+bool sqlite_store::remove_member(std::string_view room_id, std::string_view connection_id)
+{
+    auto u = impl_->remove_member.run();
+    u.bind(1, room_id).bind(2, connection_id);
+    u.step();
+    return u.changes() == 1;
+}
+
+bool sqlite_store::is_member(std::string_view room_id, std::string_view connection_id)
+{
+    auto u = impl_->is_member.run();
+    u.bind(1, room_id).bind(2, connection_id);
+    return u.step();
+}
+
+std::vector<core::member> sqlite_store::members(std::string_view room_id)
+{
+    std::vector<core::member> list;
+    auto u = impl_->members.run();
+    u.bind(1, room_id);
+    while (u.step())
+        list.push_back(core::member{u.text(0), u.text(1)});
+    return list;
+}
+
+core::message_record sqlite_store::append_message(std::string_view room_id,
+                                                  std::string_view connection_id,
+                                                  std::string_view name,
+                                                  std::string_view text,
+                                                  core::epoch_ms sent_at)
+{
+    return impl_->atomically([&] {
+        std::int64_t seq = 0;
+        {
+            auto u = impl_->next_seq.run();
+            u.bind(1, room_id);
+            if (!u.step())
+                throw core::store_error("append_message: room '" + std::string(room_id) +
+                                        "' does not exist");
+            seq = u.integer(0);
+            while (u.step()) {
+            }
+        }
+        auto u = impl_->insert_message.run();
+        u.bind(1, room_id)
+            .bind(2, seq)
+            .bind(3, connection_id)
+            .bind(4, name)
+            .bind(5, text)
+            .bind(6, sent_at);
+        u.step();
+        return core::message_record{std::string(room_id),
+                                    seq,
+                                    std::string(connection_id),
+                                    std::string(name),
+                                    std::string(text),
+                                    sent_at};
+    });
+}
+
+std::vector<core::message_record> sqlite_store::messages_before(std::string_view room_id,
+                                                                std::optional<std::int64_t> before,
+                                                                std::size_t limit)
+{
+    std::vector<core::message_record> page;
+    auto& st = before ? impl_->messages_before : impl_->messages_newest;
+    auto u = st.run();
+    u.bind(1, room_id);
+    if (before)
+        u.bind(2, *before).bind(3, static_cast<std::int64_t>(limit));
+    else
+        u.bind(2, static_cast<std::int64_t>(limit));
+    while (u.step())
+        page.push_back(core::message_record{
+            std::string(room_id), u.integer(0), u.text(1), u.text(2), u.text(3), u.integer(4)});
+    // Fetched newest first (so LIMIT keeps the newest); clients read oldest first.
+    std::reverse(page.begin(), page.end());
+    return page;
+}
+
+} // namespace chatd::storage
