@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "queries.hpp"
 #include "schema.hpp"
 #include "sqlite_handle.hpp"
 
@@ -33,45 +34,23 @@ struct sqlite_store::impl
         , op_begin(raw, "SAVEPOINT op")
         , op_release(raw, "RELEASE op")
         , op_rollback_to(raw, "ROLLBACK TO op")
-        , put_connection(raw,
-                         "INSERT OR REPLACE INTO connections"
-                         " (connection_id, name, connected_at, source_ip, user_agent)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5)")
-        , get_connection(raw,
-                         "SELECT connection_id, name, connected_at, source_ip, user_agent"
-                         " FROM connections WHERE connection_id = ?1")
-        , rooms_of(raw, "SELECT room_id FROM memberships WHERE connection_id = ?1 ORDER BY rowid")
-        , delete_memberships_of(raw, "DELETE FROM memberships WHERE connection_id = ?1")
-        , delete_connection(raw, "DELETE FROM connections WHERE connection_id = ?1")
-        , connection_ids(raw, "SELECT connection_id FROM connections")
-        , create_room(raw,
-                      "INSERT INTO rooms (room_id, created_at) VALUES (?1, ?2)"
-                      " ON CONFLICT (room_id) DO NOTHING")
-        , room_exists(raw, "SELECT 1 FROM rooms WHERE room_id = ?1")
-        , list_rooms(raw,
-                     "SELECT r.room_id, r.created_at,"
-                     " (SELECT count(*) FROM memberships m WHERE m.room_id = r.room_id)"
-                     " FROM rooms r ORDER BY r.created_at, r.room_id")
-        , add_member(raw,
-                     "INSERT INTO memberships (room_id, connection_id, joined_at)"
-                     " VALUES (?1, ?2, ?3) ON CONFLICT (room_id, connection_id) DO NOTHING")
-        , remove_member(raw, "DELETE FROM memberships WHERE room_id = ?1 AND connection_id = ?2")
-        , is_member(raw, "SELECT 1 FROM memberships WHERE room_id = ?1 AND connection_id = ?2")
-        , members(raw,
-                  "SELECT m.connection_id, c.name FROM memberships m"
-                  " JOIN connections c ON c.connection_id = m.connection_id"
-                  " WHERE m.room_id = ?1 ORDER BY m.rowid")
-        , next_seq(raw,
-                   "UPDATE rooms SET last_seq = last_seq + 1 WHERE room_id = ?1 RETURNING last_seq")
-        , insert_message(raw,
-                         "INSERT INTO messages (room_id, seq, connection_id, name, body, sent_at)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-        , messages_newest(raw,
-                          "SELECT seq, connection_id, name, body, sent_at FROM messages"
-                          " WHERE room_id = ?1 ORDER BY seq DESC LIMIT ?2")
-        , messages_before(raw,
-                          "SELECT seq, connection_id, name, body, sent_at FROM messages"
-                          " WHERE room_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3")
+        , put_connection(raw, sql::put_connection)
+        , get_connection(raw, sql::get_connection)
+        , rooms_of(raw, sql::rooms_of)
+        , delete_memberships_of(raw, sql::delete_memberships_of)
+        , delete_connection(raw, sql::delete_connection)
+        , connection_ids(raw, sql::connection_ids)
+        , create_room(raw, sql::create_room)
+        , room_exists(raw, sql::room_exists)
+        , list_rooms(raw, sql::list_rooms)
+        , add_member(raw, sql::add_member)
+        , remove_member(raw, sql::remove_member)
+        , is_member(raw, sql::is_member)
+        , members(raw, sql::members)
+        , next_seq(raw, sql::next_seq)
+        , insert_message(raw, sql::insert_message)
+        , messages_newest(raw, sql::messages_newest)
+        , messages_before(raw, sql::messages_before)
     {}
 
     void run(statement& s)

@@ -16,7 +16,7 @@ namespace chatd::storage {
 /// holds it commits. The storage thread groups the work it finds queued into one transaction
 /// (begin_batch / commit_batch) and isolates each event in a savepoint (begin_unit / ...), so
 /// a failing event rolls back alone.
-class sqlite_store final : public core::store
+class sqlite_store : public core::store
 {
 public:
     /// Open (creating if needed) and migrate the database; throws core::store_error.

@@ -1,0 +1,180 @@
+#include <chatd/storage/sqlite_store.hpp>
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "queries.hpp"
+
+using chatd::storage::sqlite_store;
+namespace core = chatd::core;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A database file in a fresh temporary directory, removed afterwards.
+struct temp_db
+{
+    fs::path dir;
+    std::string path;
+
+    temp_db()
+    {
+        std::random_device rd;
+        dir = fs::temp_directory_path() / ("chatd-storage-" + std::to_string(rd()));
+        fs::create_directories(dir);
+        path = (dir / "chat.db").string();
+    }
+
+    ~temp_db() { fs::remove_all(dir); }
+};
+
+/// Run one scalar query with the raw sqlite3 API (independent of the store under test).
+std::string scalar(std::string const& path, std::string const& sql)
+{
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    std::string out;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        out = reinterpret_cast<char const*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+core::connection_record conn(std::string id, std::string name)
+{
+    return core::connection_record{std::move(id), std::move(name), 1, "127.0.0.1", "ua"};
+}
+
+} // namespace
+
+TEST_CASE("storage: migrations set user_version; use WAL; and refuse newer files")
+{
+    temp_db t;
+    {
+        sqlite_store s(t.path);
+    }
+    CHECK(scalar(t.path, "PRAGMA user_version") == std::to_string(sqlite_store::schema_version()));
+    CHECK(scalar(t.path, "PRAGMA journal_mode") == "wal");
+    CHECK(scalar(t.path, "SELECT count(*) FROM sqlite_master WHERE type='table'") == "4");
+    {
+        sqlite_store again(t.path); // re-opening runs no migration twice
+    }
+    CHECK(scalar(t.path, "PRAGMA user_version") == std::to_string(sqlite_store::schema_version()));
+    scalar(t.path, "PRAGMA user_version = 99");
+    CHECK_THROWS_AS(sqlite_store(t.path), core::store_error);
+}
+
+TEST_CASE("storage: an unusable path fails at open with a store_error")
+{
+    CHECK_THROWS_AS(sqlite_store("/nonexistent-dir/x/chat.db"), core::store_error);
+}
+
+TEST_CASE("storage: restart keeps rooms and messages; clears connections and memberships")
+{
+    temp_db t;
+    {
+        sqlite_store s(t.path);
+        s.put_connection(conn("AAAAAAAAAAAAAAA=", "alice"));
+        REQUIRE(s.create_room("lobby", 10));
+        REQUIRE(s.add_member("lobby", "AAAAAAAAAAAAAAA=", 11));
+        for (int i = 0; i < 3; ++i)
+            s.append_message("lobby", "AAAAAAAAAAAAAAA=", "alice", "m" + std::to_string(i), 12);
+    }
+    sqlite_store s(t.path);
+    CHECK(s.room_exists("lobby"));
+    CHECK_FALSE(s.get_connection("AAAAAAAAAAAAAAA="));
+    CHECK(s.members("lobby").empty());
+    auto msgs = s.messages_before("lobby", std::nullopt, 10);
+    REQUIRE(msgs.size() == 3);
+    CHECK(msgs[2].text == "m2");
+    CHECK(msgs[2].name == "alice");
+    // seq continues after a restart, without a gap.
+    s.put_connection(conn("BBBBBBBBBBBBBBA=", "bob"));
+    CHECK(s.append_message("lobby", "BBBBBBBBBBBBBBA=", "bob", "after", 13).seq == 4);
+}
+
+TEST_CASE("storage: seq is per room; from 1; and a rolled-back unit leaves no gap")
+{
+    sqlite_store s(":memory:");
+    s.create_room("a", 1);
+    s.create_room("b", 1);
+    s.begin_batch();
+    CHECK(s.append_message("a", "x", "n", "1", 1).seq == 1);
+    CHECK(s.append_message("b", "x", "n", "1", 1).seq == 1);
+    s.begin_unit();
+    CHECK(s.append_message("a", "x", "n", "doomed", 1).seq == 2);
+    s.rollback_unit();
+    s.begin_unit();
+    CHECK(s.append_message("a", "x", "n", "2", 1).seq == 2);
+    s.commit_unit();
+    s.commit_batch();
+    auto all = s.messages_before("a", std::nullopt, 100);
+    REQUIRE(all.size() == 2);
+    CHECK(all[1].text == "2");
+    CHECK_THROWS_AS(s.append_message("missing", "x", "n", "t", 1), core::store_error);
+}
+
+TEST_CASE("storage: memberships; idempotent adds; removal returns the rooms")
+{
+    sqlite_store s(":memory:");
+    s.put_connection(conn("AAAAAAAAAAAAAAA=", "alice"));
+    s.put_connection(conn("BBBBBBBBBBBBBBA=", "bob"));
+    s.create_room("r1", 1);
+    s.create_room("r2", 2);
+    CHECK_FALSE(s.create_room("r1", 3));
+    CHECK(s.add_member("r1", "AAAAAAAAAAAAAAA=", 1));
+    CHECK_FALSE(s.add_member("r1", "AAAAAAAAAAAAAAA=", 1));
+    CHECK(s.add_member("r1", "BBBBBBBBBBBBBBA=", 2));
+    CHECK(s.add_member("r2", "AAAAAAAAAAAAAAA=", 3));
+    auto m = s.members("r1");
+    REQUIRE(m.size() == 2);
+    CHECK(m[0].name == "alice"); // join order
+    auto rooms = s.list_rooms();
+    REQUIRE(rooms.size() == 2);
+    CHECK(rooms[0].members == 2);
+    auto left = s.remove_connection("AAAAAAAAAAAAAAA=");
+    CHECK(left == std::vector<std::string>{"r1", "r2"});
+    CHECK(s.members("r1").size() == 1);
+    CHECK(s.connection_ids() == std::vector<std::string>{"BBBBBBBBBBBBBBA="});
+    CHECK(s.remove_member("r1", "BBBBBBBBBBBBBBA="));
+    CHECK_FALSE(s.remove_member("r1", "BBBBBBBBBBBBBBA="));
+}
+
+TEST_CASE("storage: every chat query uses an index (no full scan of a growing table)")
+{
+    temp_db t;
+    {
+        sqlite_store s(t.path);
+    }
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(t.path.c_str(), &db) == SQLITE_OK);
+    for (char const* q : chatd::storage::sql::all) {
+        std::string sql(q);
+        // Listing all rooms or all connections reads them all by definition.
+        bool lists_everything = sql.rfind("SELECT connection_id FROM connections", 0) == 0 ||
+                                sql.find("FROM rooms r ORDER BY") != std::string::npos;
+        sqlite3_stmt* st = nullptr;
+        REQUIRE(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &st, nullptr) ==
+                SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            std::string detail = reinterpret_cast<char const*>(sqlite3_column_text(st, 3));
+            CAPTURE(sql);
+            CAPTURE(detail);
+            bool scan = detail.rfind("SCAN ", 0) == 0;
+            if (scan && lists_everything)
+                CHECK((detail.find("rooms") != std::string::npos ||
+                       detail.find("connections") != std::string::npos));
+            else
+                CHECK_FALSE(scan);
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
