@@ -105,6 +105,12 @@ std::vector<option> const& options()
          [](config& c, std::string const& v) -> std::optional<std::string> {
              return to_number(v, 1, 120 * 1024, c.max_message_bytes);
          }},
+        {"--max-queued-bytes",
+         "CHATD_MAX_QUEUED_BYTES",
+         "bytes of frames a client may leave unread before it is dropped (default 4194304)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             return to_number(v, 64 * 1024, std::size_t(1) << 32, c.write_queue_bytes);
+         }},
         {"--log-level",
          "CHATD_LOG_LEVEL",
          "debug, info, warn or error (default info)",

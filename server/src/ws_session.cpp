@@ -136,8 +136,7 @@ void ws_session::on_write(error_code ec)
     queued_bytes_ -= queue_.front()->size();
     queue_.pop_front();
     if (ec) {
-        queue_.clear();
-        queued_bytes_ = 0;
+        drop_queue();
         error_code ignored;
         beast::get_lowest_layer(ws_).socket().close(ignored); // the read side then ends
         return;
@@ -162,6 +161,16 @@ void ws_session::close(int code, std::string reason)
         do_close();
 }
 
+void ws_session::drop_queue()
+{
+    // A frame being written must outlive the write that reads it: keep the front then.
+    auto keep = writing_ && !queue_.empty() ? 1u : 0u;
+    while (queue_.size() > keep) {
+        queued_bytes_ -= queue_.back()->size();
+        queue_.pop_back();
+    }
+}
+
 void ws_session::do_close()
 {
     websocket::close_reason cr(static_cast<std::uint16_t>(close_cause_->first));
@@ -180,8 +189,7 @@ void ws_session::abort(int code, std::string reason)
     if (!close_cause_)
         close_cause_.emplace(code, std::move(reason));
     state_ = state::closing;
-    queue_.clear();
-    queued_bytes_ = 0;
+    drop_queue();
     error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
     if (!reading_)
@@ -218,8 +226,7 @@ void ws_session::finish(error_code ec)
         code = 1002;
         reason = "Protocol error";
     }
-    queue_.clear();
-    queued_bytes_ = 0;
+    drop_queue();
     gw_.on_closed(info_, code, std::move(reason));
 }
 

@@ -76,6 +76,7 @@ private:
     void do_write();
     void on_write(error_code ec);
     void do_close();
+    void drop_queue();
     void finish(error_code ec);
 
     websocket::stream<beast::tcp_stream> ws_;
