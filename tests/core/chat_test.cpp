@@ -32,7 +32,7 @@ public:
 
 } // namespace
 
-TEST_CASE("chat: a store failure propagates as a function error; not an error frame")
+TEST_CASE("chat: a store failure propagates as a function error - not an error frame")
 {
     chatd::test::chat_harness<failing_store> h;
     chatd::test::lobby_with_alice_and_bob(h);

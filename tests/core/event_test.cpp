@@ -76,7 +76,7 @@ TEST_CASE("event JSON: CONNECT")
     CHECK(rc.at("stage").as_string() == "dev");
 }
 
-TEST_CASE("event JSON: no query string means no query maps; no User-Agent means no userAgent")
+TEST_CASE("event JSON: no query string means no query maps - no User-Agent means no userAgent")
 {
     auto ev =
         make_connect_event(conn(false), "TXzPWFkkjoEF92g=", 1, {}, std::nullopt, "t", "1", "http");

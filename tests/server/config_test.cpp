@@ -36,7 +36,7 @@ TEST_CASE("config: defaults")
     CHECK(r.cfg->api_id.size() == 10);
 }
 
-TEST_CASE("config: flags beat environment variables; which beat defaults")
+TEST_CASE("config: flags beat environment variables - which beat defaults")
 {
     auto r = parse({"--port", "9000", "--db=:memory:"},
                    {{"CHATD_PORT", "7000"}, {"CHATD_STAGE", "prod"}});

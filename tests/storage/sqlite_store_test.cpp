@@ -54,7 +54,7 @@ core::connection_record conn(std::string id, std::string name)
 
 } // namespace
 
-TEST_CASE("storage: migrations set user_version; use WAL; and refuse newer files")
+TEST_CASE("storage: migrations set user_version - use WAL - and refuse newer files")
 {
     temp_db t;
     {
@@ -76,7 +76,7 @@ TEST_CASE("storage: an unusable path fails at open with a store_error")
     CHECK_THROWS_AS(sqlite_store("/nonexistent-dir/x/chat.db"), core::store_error);
 }
 
-TEST_CASE("storage: restart keeps rooms and messages; clears connections and memberships")
+TEST_CASE("storage: restart keeps rooms and messages - clears connections and memberships")
 {
     temp_db t;
     {
@@ -100,7 +100,7 @@ TEST_CASE("storage: restart keeps rooms and messages; clears connections and mem
     CHECK(s.append_message("lobby", "BBBBBBBBBBBBBBA=", "bob", "after", 13).seq == 4);
 }
 
-TEST_CASE("storage: seq is per room; from 1; and a rolled-back unit leaves no gap")
+TEST_CASE("storage: seq is per room - from 1 - and a rolled-back unit leaves no gap")
 {
     sqlite_store s(":memory:");
     s.create_room("a", 1);
@@ -121,7 +121,7 @@ TEST_CASE("storage: seq is per room; from 1; and a rolled-back unit leaves no ga
     CHECK_THROWS_AS(s.append_message("missing", "x", "n", "t", 1), core::store_error);
 }
 
-TEST_CASE("storage: memberships; idempotent adds; removal returns the rooms")
+TEST_CASE("storage: memberships - idempotent adds - removal returns the rooms")
 {
     sqlite_store s(":memory:");
     s.put_connection(conn("AAAAAAAAAAAAAAA=", "alice"));

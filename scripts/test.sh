@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One command that runs every test from a fresh Debian bookworm machine: installs what is
+# missing, builds the Debug and the AddressSanitizer+UBSan trees, checks formatting and the
+# core purity rule, then runs all unit, storage, server and end-to-end tests in both trees.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "install packages"
+scripts/setup.sh build test
+
+step "npm packages for the end-to-end clients"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+step "core/ includes no Asio, Beast or sqlite3"
+if grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h)' core/; then
+  echo "core/ must stay pure: the includes above belong in server/ or storage/" >&2
+  exit 1
+fi
+
+step "clang-format (the repo's .clang-format)"
+git ls-files -co --exclude-standard -- '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+for preset in dev asan; do
+  step "build: $preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+done
+
+# Sanitizer findings fail the run.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+status=0
+for preset in dev asan; do
+  step "tests: $preset"
+  ctest --preset "$preset" || status=1
+done
+exit $status
