@@ -133,11 +133,11 @@ std::string usage()
         "usage: chatd [options]\n\noptions (each also read from the environment variable shown):\n";
     for (auto const& o : options()) {
         std::string left = std::string("  ") + o.flag + " VALUE";
-        left.resize(std::max<std::size_t>(left.size() + 2, 28), ' ');
+        left.resize(std::max<std::size_t>(left.size() + 2, 30), ' ');
         out += left + o.help + "  [" + o.env + "]\n";
     }
-    out += "  --help                    print this text\n"
-           "  --version                 print the version\n";
+    out += "  --help                      print this text\n"
+           "  --version                   print the version\n";
     return out;
 }
 

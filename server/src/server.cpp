@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "log.hpp"
@@ -59,6 +60,10 @@ server::server(config cfg)
         ids_,
         clock_);
 
+    std::error_code fs_ec;
+    if (!std::filesystem::is_directory(cfg_.static_dir, fs_ec))
+        log::warn("--static '" + cfg_.static_dir +
+                  "' is not a directory: the web client will answer 404");
     http_ = std::make_unique<http_context>(
         http_context{*gateway_, ids_, cfg_.static_dir, files_.get_executor(), "http"});
     auto address = net::ip::make_address(cfg_.host);
