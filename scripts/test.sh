@@ -21,7 +21,8 @@ if grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h)' core/; then
 fi
 
 step "clang-format (the repo's .clang-format)"
-git ls-files -co --exclude-standard -- '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+find core storage server tests \( -name node_modules -prune \) -o \( -name '*.cpp' -o -name '*.hpp' \) -print |
+  xargs clang-format --dry-run --Werror
 
 for preset in dev asan; do
   step "build: $preset"

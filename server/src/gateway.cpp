@@ -1,7 +1,6 @@
 #include "gateway.hpp"
 
-#include <chatd/core/event_json.hpp>
-
+#include <cstdio>
 #include <vector>
 
 #include "log.hpp"
