@@ -44,6 +44,16 @@ json::object message_json(message_record const& m)
     return o;
 }
 
+/// memberJoined / memberLeft: who, in which room.
+std::string member_event(std::string_view type, std::string_view room_id, member const& m)
+{
+    auto o = typed(type);
+    o["roomId"] = room_id;
+    o["connectionId"] = m.connection_id;
+    o["name"] = m.name;
+    return json::serialize(o);
+}
+
 json::array message_list(std::vector<message_record> const& list)
 {
     json::array a;
@@ -79,11 +89,7 @@ std::string joined(std::string_view room_id,
 
 std::string member_joined(std::string_view room_id, member const& m)
 {
-    auto o = typed("memberJoined");
-    o["roomId"] = room_id;
-    o["connectionId"] = m.connection_id;
-    o["name"] = m.name;
-    return json::serialize(o);
+    return member_event("memberJoined", room_id, m);
 }
 
 std::string message(message_record const& m, opt_ref ref)
@@ -101,11 +107,7 @@ std::string left(std::string_view room_id, opt_ref ref)
 
 std::string member_left(std::string_view room_id, member const& m)
 {
-    auto o = typed("memberLeft");
-    o["roomId"] = room_id;
-    o["connectionId"] = m.connection_id;
-    o["name"] = m.name;
-    return json::serialize(o);
+    return member_event("memberLeft", room_id, m);
 }
 
 std::string rooms(std::vector<room_summary> const& list, opt_ref ref)

@@ -3,6 +3,23 @@
 #include "log.hpp"
 
 namespace chatd::server {
+namespace {
+
+/// Completion for co_spawn: a coroutine that ended by throwing is logged, never lost.
+auto log_if_thrown(char const* what)
+{
+    return [what](std::exception_ptr e) {
+        if (!e)
+            return;
+        try {
+            std::rethrow_exception(e);
+        } catch (std::exception const& ex) {
+            log::error(std::string(what) + ": " + ex.what());
+        }
+    };
+}
+
+} // namespace
 
 listener::listener(net::io_context& ioc, tcp::endpoint where, http_context& ctx)
     : ioc_(ioc)
@@ -17,15 +34,7 @@ listener::listener(net::io_context& ioc, tcp::endpoint where, http_context& ctx)
 
 void listener::run()
 {
-    net::co_spawn(ioc_, accept_loop(), [](std::exception_ptr e) {
-        if (!e)
-            return;
-        try {
-            std::rethrow_exception(e);
-        } catch (std::exception const& ex) {
-            log::error(std::string("accept loop ended: ") + ex.what());
-        }
-    });
+    net::co_spawn(ioc_, accept_loop(), log_if_thrown("accept loop ended"));
 }
 
 void listener::stop()
@@ -48,15 +57,7 @@ net::awaitable<void> listener::accept_loop()
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        net::co_spawn(ioc_, serve_http(std::move(socket), ctx_), [](std::exception_ptr e) {
-            if (!e)
-                return;
-            try {
-                std::rethrow_exception(e);
-            } catch (std::exception const& ex) {
-                log::error(std::string("http session: ") + ex.what());
-            }
-        });
+        net::co_spawn(ioc_, serve_http(std::move(socket), ctx_), log_if_thrown("http session"));
     }
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include "config.hpp"
 #include "server.hpp"
@@ -22,11 +23,14 @@ int main(int argc, char** argv)
     try {
         server srv(cfg);
         auto ep = srv.endpoint();
-        auto host =
-            ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-        auto base = host + ":" + std::to_string(ep.port());
-        std::cout << "chatd " CHATD_VERSION " listening on ws://" << base << "/" << cfg.stage
-                  << " (http://" << base << "/, database " << cfg.db << ")" << std::endl;
+        std::ostringstream where; // "127.0.0.1:8080" or "[::1]:8080"
+        if (ep.address().is_v6())
+            where << '[' << ep.address().to_string() << ']';
+        else
+            where << ep.address().to_string();
+        where << ':' << ep.port();
+        std::cout << "chatd " CHATD_VERSION " listening on ws://" << where.str() << "/" << cfg.stage
+                  << " (http://" << where.str() << "/, database " << cfg.db << ")" << std::endl;
         return srv.run();
     } catch (chatd::core::store_error const& e) {
         std::cerr << "chatd: --db '" << cfg.db << "': " << e.what() << "\n";
