@@ -27,6 +27,29 @@ to_number(std::string const& v, std::size_t lo, std::size_t hi, std::size_t& out
     return std::nullopt;
 }
 
+/// Seconds with an optional fraction ("29", "0.25") -> milliseconds within [lo_ms, hi_ms].
+std::optional<std::string>
+to_millis(std::string const& v, std::int64_t lo_ms, std::int64_t hi_ms, std::int64_t& out)
+{
+    auto bad = [&] {
+        return "must be a number of seconds from " + std::to_string(lo_ms / 1000.0).substr(0, 5) +
+               " to " + std::to_string(hi_ms / 1000);
+    };
+    auto dot = v.find('.');
+    auto whole = v.substr(0, dot);
+    auto frac = dot == std::string::npos ? std::string() : v.substr(dot + 1);
+    if ((whole.empty() && frac.empty()) || whole.size() > 9 || frac.size() > 3 ||
+        whole.find_first_not_of("0123456789") != std::string::npos ||
+        frac.find_first_not_of("0123456789") != std::string::npos)
+        return bad();
+    frac.resize(3, '0');
+    std::int64_t ms = (whole.empty() ? 0 : std::stoll(whole)) * 1000 + std::stoll(frac);
+    if (ms < lo_ms || ms > hi_ms)
+        return bad();
+    out = ms;
+    return std::nullopt;
+}
+
 bool is_stage_name(std::string const& s)
 {
     if (s.empty() || s.size() > 128)
@@ -110,6 +133,42 @@ std::vector<option> const& options()
          "bytes of frames a client may leave unread before it is dropped (default 4194304)",
          [](config& c, std::string const& v) -> std::optional<std::string> {
              return to_number(v, 64 * 1024, std::size_t(1) << 32, c.write_queue_bytes);
+         }},
+        {"--routes",
+         "CHATD_ROUTES",
+         "JSON file with the route selection expression and routes (default: the chat app)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must not be empty";
+             c.routes_file = v;
+             return std::nullopt;
+         }},
+        {"--integration-timeout",
+         "CHATD_INTEGRATION_TIMEOUT",
+         "seconds an HTTP integration may take (default 29)",
+         [](config& c, std::string const& v) {
+             return to_millis(v, 50, 900000, c.integration_timeout_ms);
+         }},
+        {"--idle-timeout",
+         "CHATD_IDLE_TIMEOUT",
+         "seconds without traffic before a client is closed with 1001 (default 600)",
+         [](config& c, std::string const& v) {
+             return to_millis(v, 100, 86400000, c.idle_timeout_ms);
+         }},
+        {"--max-connection-duration",
+         "CHATD_MAX_CONNECTION_DURATION",
+         "seconds a connection may last before it is closed with 1001 (default 7200)",
+         [](config& c, std::string const& v) {
+             return to_millis(v, 100, 604800000, c.max_duration_ms);
+         }},
+        {"--event-log",
+         "CHATD_EVENT_LOG",
+         "write every event handed to an integration as a JSON line to FILE (- for stderr)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must not be empty";
+             c.event_log = v;
+             return std::nullopt;
          }},
         {"--log-level",
          "CHATD_LOG_LEVEL",

@@ -20,6 +20,11 @@ struct config
     std::string api_id = "chatdlocal";
     std::size_t max_message_bytes = 8192;
     std::string log_level = "info";
+    std::string routes_file;                     ///< empty: the chat app's routes
+    std::string event_log;                       ///< empty: off; "-": stderr
+    std::int64_t integration_timeout_ms = 29000; ///< API Gateway's maximum
+    std::int64_t idle_timeout_ms = 600000;       ///< API Gateway: 10 minutes
+    std::int64_t max_duration_ms = 7200000;      ///< API Gateway: 2 hours
 
     /// Frames (bytes) a connection may have queued for sending before chatd gives up on it.
     std::size_t write_queue_bytes = 4 * 1024 * 1024;

@@ -1,5 +1,7 @@
 #include "gateway.hpp"
 
+#include <chatd/core/event_json.hpp>
+
 #include <cstdio>
 #include <vector>
 
@@ -45,6 +47,12 @@ route_target const* gateway::find_route(std::string_view key) const
     return it == routes_.end() ? nullptr : &it->second;
 }
 
+void gateway::note(core::event const& ev)
+{
+    if (options_.events)
+        options_.events->write(core::serialize(ev));
+}
+
 void gateway::opened(std::shared_ptr<ws_session> const& s)
 {
     live_.emplace(s->info().connection_id, s);
@@ -65,6 +73,7 @@ void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
         return;
     }
     auto ev = core::make_message_event(s->info(), *key, request_id, new_id(), now, std::move(text));
+    note(ev);
     ++pending_;
     route->target->invoke(
         std::move(ev), [this, s, route, request_id](invocation_result result) mutable {
@@ -135,6 +144,7 @@ void gateway::on_closed(core::connection_info const& info, int code, std::string
     if (!route || !route->target)
         return;
     auto ev = core::make_disconnect_event(info, new_id(), clock_.now(), code, std::move(reason));
+    note(ev);
     ++pending_;
     // contract(disconnect): results and errors of $disconnect are ignored, but the
     // management API calls it made still happen (memberLeft to the others).

@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "event_log.hpp"
 #include "integration.hpp"
 #include "net.hpp"
 #include "ws_session.hpp"
@@ -31,6 +32,7 @@ struct gateway_options
     std::string stage;
     std::string api_id;
     ws_session::limits session_limits;
+    event_log* events = nullptr; ///< --event-log, when given
 };
 
 /// The API Gateway stand-in: owns the open connections, builds every event, selects routes,
@@ -63,6 +65,7 @@ public:
     {
         return net::async_initiate<Token, void(invocation_result)>(
             [this](auto handler, route_target const* r, core::event e) {
+                note(e);
                 auto ex = net::get_associated_executor(handler, io_);
                 auto shared = std::make_shared<decltype(handler)>(std::move(handler));
                 auto work = net::make_work_guard(ex);
@@ -118,6 +121,9 @@ public:
     std::size_t pending_count() const { return pending_; }
 
 private:
+    /// Write the event to --event-log, if on.
+    void note(core::event const& ev);
+
     void finish_message(std::shared_ptr<ws_session> const& s,
                         route_target const& route,
                         std::string const& request_id,

@@ -32,6 +32,9 @@ int main(int argc, char** argv)
         std::cout << "chatd " CHATD_VERSION " listening on ws://" << where.str() << "/" << cfg.stage
                   << " (http://" << where.str() << "/, database " << cfg.db << ")" << std::endl;
         return srv.run();
+    } catch (startup_error const& e) {
+        std::cerr << "chatd: " << e.what() << "\n";
+        return 2;
     } catch (chatd::core::store_error const& e) {
         std::cerr << "chatd: --db '" << cfg.db << "': " << e.what() << "\n";
         return 2;

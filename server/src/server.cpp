@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "log.hpp"
@@ -17,6 +19,9 @@ constexpr std::size_t max_storage_queue = 100000;
 
 /// How long shutdown waits for clients to answer the close before dropping them.
 constexpr auto close_grace = std::chrono::seconds(3);
+
+/// How long shutdown waits for $disconnect integrations before exiting anyway.
+constexpr auto give_up_after = std::chrono::seconds(10);
 
 log::level parse_level(std::string const& s)
 {
@@ -42,32 +47,65 @@ server::server(config cfg)
     app_ = std::make_unique<core::chat_app>(opts, clock_, ids_);
     chat_ = std::make_unique<chat_integration>(*app_, *storage_);
 
-    // The built-in app's API: every route it knows goes to it; selection on body.action.
+    if (!cfg_.event_log.empty()) {
+        try {
+            events_ = std::make_unique<event_log>(cfg_.event_log);
+        } catch (std::exception const& e) {
+            throw startup_error("--event-log: " + std::string(e.what()));
+        }
+    }
+
+    // The API: route selection plus one integration per route (the chat app by default).
+    auto api = load_api();
     route_table routes;
     std::set<std::string, std::less<>> keys;
-    for (auto const& key : core::chat_app::route_keys()) {
-        routes[key] = route_target{chat_.get(), false};
+    for (auto const& [key, spec] : api.routes) {
+        integration* target = chat_.get();
+        if (spec.integration != "chat") {
+            auto& slot = http_integrations_[spec.integration];
+            if (!slot)
+                slot = std::make_unique<http_integration>(
+                    ioc_.get_executor(),
+                    *parse_http_url(spec.integration),
+                    std::chrono::milliseconds(cfg_.integration_timeout_ms));
+            target = slot.get();
+        }
+        routes[key] = route_target{target, spec.two_way};
         keys.insert(key);
     }
-    auto expr = core::selection_expression::parse("$request.body.action");
+    auto expr = core::selection_expression::parse(api.selection_expression);
     gateway_ = std::make_unique<gateway>(
         ioc_.get_executor(),
         gateway_options{cfg_.stage,
                         cfg_.api_id,
-                        ws_session::limits{cfg_.write_queue_bytes, max_in_flight_per_connection}},
+                        ws_session::limits{cfg_.write_queue_bytes,
+                                           max_in_flight_per_connection,
+                                           std::chrono::milliseconds(cfg_.idle_timeout_ms),
+                                           std::chrono::milliseconds(cfg_.max_duration_ms)},
+                        events_.get()},
         core::route_selector(*expr, std::move(keys)),
         std::move(routes),
         ids_,
         clock_);
 
-    std::error_code fs_ec;
-    if (!std::filesystem::is_directory(cfg_.static_dir, fs_ec))
-        log::warn("--static '" + cfg_.static_dir +
-                  "' is not a directory: the web client will answer 404");
     http_ = std::make_unique<http_context>(
         http_context{*gateway_, ids_, cfg_.static_dir, files_.get_executor(), "http"});
     auto address = net::ip::make_address(cfg_.host);
     listener_ = std::make_unique<listener>(ioc_, tcp::endpoint(address, cfg_.port), *http_);
+}
+
+api_definition server::load_api() const
+{
+    if (cfg_.routes_file.empty())
+        return chat_api();
+    std::ifstream in(cfg_.routes_file);
+    if (!in)
+        throw startup_error("--routes '" + cfg_.routes_file + "': cannot read the file");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto parsed = parse_api_definition(text);
+    if (auto const* why = std::get_if<std::string>(&parsed))
+        throw startup_error("--routes '" + cfg_.routes_file + "': " + *why);
+    return std::get<api_definition>(std::move(parsed));
 }
 
 server::~server()
@@ -87,6 +125,8 @@ int server::run()
     ioc_.run();
     // Every $disconnect has been queued by now; finish and commit them before exiting.
     storage_->stop();
+    if (events_)
+        events_->close();
     log::info("chatd stopped");
     return 0;
 }
@@ -106,24 +146,33 @@ void server::on_signal(int sig)
     });
     listener_->stop();
     gateway_->begin_shutdown();
-    poll_shutdown(std::chrono::steady_clock::now() + close_grace, false);
+    auto now = std::chrono::steady_clock::now();
+    poll_shutdown(now + close_grace, now + give_up_after, false);
 }
 
-void server::poll_shutdown(std::chrono::steady_clock::time_point deadline, bool aborted)
+void server::poll_shutdown(std::chrono::steady_clock::time_point abort_at,
+                           std::chrono::steady_clock::time_point give_up_at,
+                           bool aborted)
 {
-    if (gateway_->open_count() == 0) {
+    auto now = std::chrono::steady_clock::now();
+    // Done when every client is gone and every $disconnect has been handed back, or when the
+    // integrations take too long.
+    if ((gateway_->open_count() == 0 && gateway_->pending_count() == 0) || now >= give_up_at) {
+        if (gateway_->pending_count() > 0)
+            log::warn(std::to_string(gateway_->pending_count()) +
+                      " integration calls still running at shutdown were abandoned");
         signals_.cancel();
         ioc_.stop();
         return;
     }
-    if (!aborted && std::chrono::steady_clock::now() >= deadline) {
+    if (!aborted && now >= abort_at) {
         gateway_->abort_all();
         aborted = true;
     }
     shutdown_timer_.expires_after(std::chrono::milliseconds(10));
-    shutdown_timer_.async_wait([this, deadline, aborted](error_code ec) {
+    shutdown_timer_.async_wait([this, abort_at, give_up_at, aborted](error_code ec) {
         if (!ec)
-            poll_shutdown(deadline, aborted);
+            poll_shutdown(abort_at, give_up_at, aborted);
     });
 }
 

@@ -4,17 +4,28 @@
 #include <chatd/core/clock.hpp>
 #include <chatd/core/ids.hpp>
 
+#include <map>
 #include <memory>
+#include <stdexcept>
 
+#include "api_definition.hpp"
 #include "chat_integration.hpp"
 #include "config.hpp"
+#include "event_log.hpp"
 #include "gateway.hpp"
+#include "http_integration.hpp"
 #include "http_session.hpp"
 #include "listener.hpp"
 #include "net.hpp"
 #include "storage_worker.hpp"
 
 namespace chatd::server {
+
+/// A setting that cannot be used (bad routes file, unwritable event log): chatd exits with 2.
+struct startup_error : std::runtime_error
+{
+    using std::runtime_error::runtime_error;
+};
 
 /// chatd, assembled: one I/O thread (the caller of run()), one storage thread, one file
 /// thread. Construction opens the database and binds the port, so errors surface early.
@@ -34,7 +45,10 @@ public:
 
 private:
     void on_signal(int sig);
-    void poll_shutdown(std::chrono::steady_clock::time_point deadline, bool aborted);
+    void poll_shutdown(std::chrono::steady_clock::time_point abort_at,
+                       std::chrono::steady_clock::time_point give_up_at,
+                       bool aborted);
+    api_definition load_api() const;
 
     config cfg_;
     core::system_clock clock_;
@@ -44,6 +58,8 @@ private:
     std::unique_ptr<storage_worker> storage_;
     std::unique_ptr<core::chat_app> app_;
     std::unique_ptr<chat_integration> chat_;
+    std::map<std::string, std::unique_ptr<http_integration>> http_integrations_;
+    std::unique_ptr<event_log> events_;
     std::unique_ptr<gateway> gateway_;
     std::unique_ptr<http_context> http_;
     std::unique_ptr<listener> listener_;

@@ -9,6 +9,7 @@ namespace {
 
 /// API Gateway's limits that Beast enforces for us.
 constexpr std::size_t max_message_bytes = 128 * 1024; // larger message: close 1009
+constexpr std::size_t max_frame_bytes = 32 * 1024;    // larger frame: close 1009
 constexpr std::size_t max_frame_out = 32 * 1024;      // outgoing frames are split at 32 KB
 
 } // namespace
@@ -17,7 +18,8 @@ ws_session::ws_session(beast::tcp_stream stream,
                        gateway& gw,
                        core::connection_info info,
                        limits lim)
-    : ws_(std::move(stream))
+    : ws_(std::move(stream), max_frame_bytes)
+    , timer_(ws_.get_executor())
     , gw_(gw)
     , info_(std::move(info))
     , limits_(lim)
@@ -42,6 +44,11 @@ void ws_session::start(http::request<http::string_body> req, std::optional<std::
                 res.set(http::field::sec_websocket_protocol, *subprotocol);
         }));
     ws_.read_message_max(max_message_bytes);
+    // A client's ping or pong is traffic too: it keeps the idle timer from firing.
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind != websocket::frame_type::close)
+            touch(gw_.clock().now());
+    });
     ws_.auto_fragment(true);
     ws_.write_buffer_bytes(max_frame_out);
     ws_.async_accept(upgrade_request_,
@@ -60,6 +67,7 @@ void ws_session::on_accept(error_code ec)
     }
     state_ = state::open;
     gw_.opened(shared_from_this());
+    arm_timer();
     do_read();
 }
 
@@ -79,6 +87,12 @@ void ws_session::on_read(error_code ec)
     if (state_ != state::open) {
         // Closing: discard what the client still sends until its close frame arrives.
         buffer_.clear();
+        return do_read();
+    }
+    if (ws_.next_layer().frame_too_big()) {
+        // contract(frame-size): a frame over 32 KB closes the connection with 1009.
+        buffer_.clear();
+        close(1009, "Message too big");
         return do_read();
     }
     if (!ws_.got_text()) {
@@ -161,6 +175,29 @@ void ws_session::close(int code, std::string reason)
         do_close();
 }
 
+void ws_session::arm_timer()
+{
+    // One timer covers both limits: it fires at the earlier deadline and re-arms itself.
+    auto now = gw_.clock().now();
+    auto idle_at = last_active_ + limits_.idle_timeout.count();
+    auto max_at = info_.connected_at + limits_.max_duration.count();
+    auto wait = std::max<core::epoch_ms>(0, std::min(idle_at, max_at) - now);
+    timer_.expires_after(std::chrono::milliseconds(wait));
+    timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+}
+
+void ws_session::on_timer(error_code ec)
+{
+    if (ec || state_ != state::open)
+        return;
+    auto now = gw_.clock().now();
+    // contract(idle-timeout, max-duration): both close with 1001 "Going away".
+    if (now >= info_.connected_at + limits_.max_duration.count() ||
+        now >= last_active_ + limits_.idle_timeout.count())
+        return close(1001, "Going away");
+    arm_timer();
+}
+
 void ws_session::drop_queue()
 {
     // A frame being written must outlive the write that reads it: keep the front then.
@@ -227,6 +264,7 @@ void ws_session::finish(error_code ec)
         reason = "Protocol error";
     }
     drop_queue();
+    timer_.cancel();
     gw_.on_closed(info_, code, std::move(reason));
 }
 

@@ -2,12 +2,14 @@
 
 #include <chatd/core/event.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "frame_guard.hpp"
 #include "net.hpp"
 
 namespace chatd::server {
@@ -32,6 +34,8 @@ public:
     {
         std::size_t queue_bytes; ///< bytes queued for sending before the client is dropped
         std::size_t in_flight;   ///< events awaiting their integration before reading pauses
+        std::chrono::milliseconds idle_timeout; ///< no traffic either way: close 1001
+        std::chrono::milliseconds max_duration; ///< connection age: close 1001
     };
 
     ws_session(beast::tcp_stream stream, gateway& gw, core::connection_info info, limits lim);
@@ -76,10 +80,13 @@ private:
     void do_write();
     void on_write(error_code ec);
     void do_close();
+    void arm_timer();
+    void on_timer(error_code ec);
     void drop_queue();
     void finish(error_code ec);
 
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<frame_guard<beast::tcp_stream>> ws_;
+    net::steady_timer timer_;
     gateway& gw_;
     core::connection_info info_;
     limits limits_;
