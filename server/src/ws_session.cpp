@@ -107,7 +107,8 @@ void ws_session::on_read(error_code ec)
     gw_.on_frame(shared_from_this(), std::move(text));
     // Backpressure: stop reading while too many of this client's events are in flight; the
     // client's own TCP window then holds further frames.
-    if (in_flight_ < limits_.in_flight && state_ == state::open)
+    // (event_done may already have restarted reading if the event finished synchronously.)
+    if (!reading_ && in_flight_ < limits_.in_flight && state_ == state::open)
         do_read();
 }
 
