@@ -2,7 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "net.hpp"
 
@@ -47,8 +51,53 @@ private:
     bool exceeded_ = false;
 };
 
-/// A stream layer for websocket::stream that passes everything through to `NextLayer` and
-/// shows the bytes it reads to a frame_limit. I/O thread only, like the session that owns it.
+/// A move-only "run this later" (std::function needs copyable targets; Beast's handlers are not).
+class deferred_op
+{
+public:
+    deferred_op() = default;
+
+    template <class F>
+    explicit deferred_op(F&& f)
+        : p_(std::make_unique<impl<std::decay_t<F>>>(std::forward<F>(f)))
+    {}
+
+    explicit operator bool() const { return p_ != nullptr; }
+
+    void operator()()
+    {
+        auto p = std::move(p_);
+        p->run();
+    }
+
+private:
+    struct base
+    {
+        virtual ~base() = default;
+        virtual void run() = 0;
+    };
+
+    template <class F>
+    struct impl final : base
+    {
+        explicit impl(F&& fn)
+            : f(std::move(fn))
+        {}
+
+        void run() override { f(); }
+
+        F f;
+    };
+
+    std::unique_ptr<base> p_;
+};
+
+/// A stream layer for websocket::stream, between Beast and the TCP stream:
+/// - it shows every byte read to a frame_limit (API Gateway's 32 KB frame limit);
+/// - it lets the session write pre-framed messages straight to the socket, many per system
+///   call (write_raw), and keeps those writes and Beast's own (pongs, the close frame) from
+///   ever interleaving.
+/// I/O thread only, like the session that owns it.
 template <class NextLayer>
 class frame_guard
 {
@@ -87,10 +136,55 @@ public:
             buffers);
     }
 
+    /// Beast's writes: deferred while a raw write is in progress.
     template <class ConstBuffers, class Handler>
     auto async_write_some(ConstBuffers const& buffers, Handler&& handler)
     {
-        return next_.async_write_some(buffers, std::forward<Handler>(handler));
+        return net::async_initiate<Handler, void(error_code, std::size_t)>(
+            [this](auto h, ConstBuffers const& b) {
+                auto ex = net::get_associated_executor(h, get_executor());
+                auto start = [this, b, ex, h = std::move(h)]() mutable {
+                    beast_busy_ = true;
+                    next_.async_write_some(
+                        b,
+                        net::bind_executor(
+                            ex, [this, h = std::move(h)](error_code ec, std::size_t n) mutable {
+                                beast_busy_ = false;
+                                // A queued raw write holds its session alive, so `this` is
+                                // still valid after the handler only when one is queued.
+                                bool raw_waiting = static_cast<bool>(pending_raw_);
+                                std::move(h)(ec, n);
+                                if (raw_waiting && !beast_busy_ && !raw_busy_ && pending_raw_)
+                                    std::exchange(pending_raw_, deferred_op{})();
+                            }));
+                };
+                if (raw_busy_)
+                    pending_beast_ = deferred_op(std::move(start));
+                else
+                    start();
+            },
+            handler,
+            buffers);
+    }
+
+    /// Write `buffers` completely, then call `done`. The buffers must stay valid until then;
+    /// at most one raw write at a time. `done` must keep the owner of this layer alive.
+    void write_raw(std::vector<net::const_buffer> buffers, std::function<void(error_code)> done)
+    {
+        auto start = [this, buffers = std::move(buffers), done = std::move(done)]() mutable {
+            raw_busy_ = true;
+            net::async_write(
+                next_, buffers, [this, done = std::move(done)](error_code ec, std::size_t) {
+                    raw_busy_ = false;
+                    if (pending_beast_)
+                        std::exchange(pending_beast_, deferred_op{})();
+                    done(ec);
+                });
+        };
+        if (beast_busy_)
+            pending_raw_ = deferred_op(std::move(start));
+        else
+            start();
     }
 
 private:
@@ -108,6 +202,10 @@ private:
 
     NextLayer next_;
     frame_limit limit_;
+    bool raw_busy_ = false;
+    bool beast_busy_ = false;
+    deferred_op pending_raw_;
+    deferred_op pending_beast_;
 };
 
 /// Closing a websocket::stream<frame_guard<...>> closes the layer underneath.

@@ -1,5 +1,7 @@
 #include "ws_session.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 
 #include "gateway.hpp"
@@ -49,8 +51,6 @@ void ws_session::start(http::request<http::string_body> req, std::optional<std::
         if (kind != websocket::frame_type::close)
             touch(gw_.clock().now());
     });
-    ws_.auto_fragment(true);
-    ws_.write_buffer_bytes(max_frame_out);
     ws_.async_accept(upgrade_request_,
                      [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
 }
@@ -131,25 +131,102 @@ post_status ws_session::deliver(std::shared_ptr<std::string const> frame)
     queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
     last_active_ = gw_.clock().now();
-    if (!writing_)
-        do_write();
+    // Cork: start the write after the current handler, so every frame queued for this client
+    // in the meantime goes out in the same system call.
+    if (!writing_ && !write_scheduled_) {
+        write_scheduled_ = true;
+        net::post(ws_.get_executor(), [self = shared_from_this()] {
+            self->write_scheduled_ = false;
+            if (!self->writing_ && !self->queue_.empty() && self->state_ != state::closed)
+                self->do_write();
+        });
+    }
     return post_status::ok;
 }
 
+namespace {
+
+/// Append the header of one unmasked server frame (RFC 6455 section 5.2).
+void frame_header(
+    std::array<unsigned char, 10>& h, std::size_t& len, bool fin, int opcode, std::size_t size)
+{
+    h[0] = static_cast<unsigned char>((fin ? 0x80 : 0) | opcode);
+    if (size < 126) {
+        h[1] = static_cast<unsigned char>(size);
+        len = 2;
+    } else if (size < 65536) {
+        h[1] = 126;
+        h[2] = static_cast<unsigned char>(size >> 8);
+        h[3] = static_cast<unsigned char>(size);
+        len = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; ++i)
+            h[2 + i] =
+                static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> (8 * (7 - i)));
+        len = 10;
+    }
+}
+
+/// Frames per system call, and bytes, at most: enough to amortise the syscall, small enough
+/// to keep one client's burst from hogging the loop.
+constexpr std::size_t max_frames_per_write = 256;
+constexpr std::size_t max_bytes_per_write = 256 * 1024;
+
+} // namespace
+
 void ws_session::do_write()
 {
+    // Frame everything queued (up to the caps) and write it with one gather write. Each text
+    // message longer than 32 KB goes out as a first frame plus continuation frames.
     writing_ = true;
-    ws_.text(true);
-    ws_.async_write(
-        net::buffer(*queue_.front()),
-        [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+    batch_count_ = 0;
+    headers_.clear();
+    header_lengths_.clear();
+    std::size_t bytes = 0;
+    for (auto const& msg : queue_) {
+        if (batch_count_ > 0 &&
+            (batch_count_ >= max_frames_per_write || bytes + msg->size() > max_bytes_per_write))
+            break;
+        std::size_t offset = 0;
+        do {
+            auto piece = std::min(max_frame_out, msg->size() - offset);
+            bool last = offset + piece == msg->size();
+            headers_.emplace_back();
+            header_lengths_.emplace_back();
+            frame_header(headers_.back(), header_lengths_.back(), last, offset == 0 ? 1 : 0, piece);
+            offset += piece;
+        } while (offset < msg->size());
+        bytes += msg->size();
+        ++batch_count_;
+    }
+    // Buffers point into headers_ and the queued payloads, which stay put until on_write.
+    std::vector<net::const_buffer> buffers;
+    buffers.reserve(headers_.size() * 2);
+    std::size_t h = 0;
+    for (std::size_t i = 0; i < batch_count_; ++i) {
+        auto const& msg = *queue_[i];
+        std::size_t offset = 0;
+        do {
+            auto piece = std::min(max_frame_out, msg.size() - offset);
+            buffers.emplace_back(headers_[h].data(), header_lengths_[h]);
+            buffers.emplace_back(msg.data() + offset, piece);
+            offset += piece;
+            ++h;
+        } while (offset < msg.size());
+    }
+    ws_.next_layer().write_raw(std::move(buffers),
+                               [self = shared_from_this()](error_code ec) { self->on_write(ec); });
 }
 
 void ws_session::on_write(error_code ec)
 {
     writing_ = false;
-    queued_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
+    for (std::size_t i = 0; i < batch_count_ && !queue_.empty(); ++i) {
+        queued_bytes_ -= queue_.front()->size();
+        queue_.pop_front();
+    }
+    batch_count_ = 0;
     if (ec) {
         drop_queue();
         error_code ignored;
@@ -201,8 +278,8 @@ void ws_session::on_timer(error_code ec)
 
 void ws_session::drop_queue()
 {
-    // A frame being written must outlive the write that reads it: keep the front then.
-    auto keep = writing_ && !queue_.empty() ? 1u : 0u;
+    // Frames being written must outlive the write that reads them: keep the batch then.
+    auto keep = writing_ ? std::min(batch_count_, queue_.size()) : std::size_t{0};
     while (queue_.size() > keep) {
         queued_bytes_ -= queue_.back()->size();
         queue_.pop_back();

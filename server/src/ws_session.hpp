@@ -2,12 +2,14 @@
 
 #include <chatd/core/event.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "frame_guard.hpp"
 #include "net.hpp"
@@ -95,6 +97,10 @@ private:
     std::deque<std::shared_ptr<std::string const>> queue_;
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
+    bool write_scheduled_ = false;
+    std::size_t batch_count_ = 0; ///< queued messages in the write in progress
+    std::vector<std::array<unsigned char, 10>> headers_;
+    std::vector<std::size_t> header_lengths_;
     bool reading_ = false;
     bool close_pending_ = false;
     std::size_t in_flight_ = 0;
