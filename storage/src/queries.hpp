@@ -34,8 +34,7 @@ inline constexpr char const* is_member =
 inline constexpr char const* members = "SELECT m.connection_id, c.name FROM memberships m"
                                        " JOIN connections c ON c.connection_id = m.connection_id"
                                        " WHERE m.room_id = ?1 ORDER BY m.rowid";
-inline constexpr char const* next_seq =
-    "UPDATE rooms SET last_seq = last_seq + 1 WHERE room_id = ?1 RETURNING last_seq";
+inline constexpr char const* max_seq = "SELECT max(seq) FROM messages WHERE room_id = ?1";
 inline constexpr char const* insert_message =
     "INSERT INTO messages (room_id, seq, connection_id, name, body, sent_at)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -60,7 +59,7 @@ inline constexpr char const* const all[] = {put_connection,
                                             remove_member,
                                             is_member,
                                             members,
-                                            next_seq,
+                                            max_seq,
                                             insert_message,
                                             messages_newest,
                                             messages_before};

@@ -10,7 +10,7 @@ namespace {
 
 // Migration N takes the file from user_version N-1 to N. Never edit a shipped migration:
 // add a new one.
-constexpr std::array<char const*, 1> migrations = {
+constexpr std::array<char const*, 2> migrations = {
     // 1: connections, rooms, memberships, messages.
     R"sql(
 CREATE TABLE connections (
@@ -47,6 +47,10 @@ CREATE TABLE messages (
 ) WITHOUT ROWID;
 
 CREATE INDEX rooms_by_creation ON rooms(created_at, room_id);
+)sql",
+    // 2: a room's newest seq is read from messages' primary key (max(seq)), not kept in rooms.
+    R"sql(
+ALTER TABLE rooms DROP COLUMN last_seq;
 )sql",
 };
 

@@ -1,6 +1,8 @@
 #include <chatd/storage/sqlite_store.hpp>
 
 #include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "queries.hpp"
 #include "schema.hpp"
@@ -21,7 +23,57 @@ struct sqlite_store::impl
     statement connection_ids;
     statement create_room, room_exists, list_rooms;
     statement add_member, remove_member, is_member, members;
-    statement next_seq, insert_message, messages_newest, messages_before;
+    statement max_seq, insert_message, messages_newest, messages_before;
+
+    // Read caches for the hot path: sendMessage must not query members per message. They are
+    // filled from the database on first use, kept in step by every write, and dropped whole
+    // whenever a transaction or savepoint rolls back (so they never show undone writes).
+    struct room_cache
+    {
+        std::vector<core::member> members;   // join order
+        std::unordered_set<std::string> ids; // the same, for membership tests
+    };
+
+    std::unordered_map<std::string, core::connection_record> connections; // by id
+    std::unordered_set<std::string> known_rooms;                          // rooms known to exist
+    std::unordered_map<std::string, room_cache> rooms;                    // room id -> members
+    std::unordered_map<std::string, std::int64_t> last_seq; // room id -> newest stored seq
+
+    /// The cached members of a room, or nullptr when not loaded.
+    room_cache const* room(std::string_view room_id) const
+    {
+        auto it = rooms.find(std::string(room_id));
+        return it == rooms.end() ? nullptr : &it->second;
+    }
+
+    /// Load a room's members from the database into the cache.
+    room_cache const& load_room(std::string_view room_id)
+    {
+        room_cache cache;
+        auto u = members.run();
+        u.bind(1, room_id);
+        while (u.step()) {
+            cache.members.push_back(core::member{u.text(0), u.text(1)});
+            cache.ids.insert(cache.members.back().connection_id);
+        }
+        return rooms[std::string(room_id)] = std::move(cache);
+    }
+
+    static void forget_member(room_cache& cache, std::string_view connection_id)
+    {
+        std::string key(connection_id);
+        if (cache.ids.erase(key) == 0)
+            return;
+        std::erase_if(cache.members, [&](core::member const& m) { return m.connection_id == key; });
+    }
+
+    void drop_caches()
+    {
+        connections.clear();
+        known_rooms.clear();
+        rooms.clear();
+        last_seq.clear();
+    }
 
     explicit impl(sqlite3* raw)
         : db(raw)
@@ -47,7 +99,7 @@ struct sqlite_store::impl
         , remove_member(raw, sql::remove_member)
         , is_member(raw, sql::is_member)
         , members(raw, sql::members)
-        , next_seq(raw, sql::next_seq)
+        , max_seq(raw, sql::max_seq)
         , insert_message(raw, sql::insert_message)
         , messages_newest(raw, sql::messages_newest)
         , messages_before(raw, sql::messages_before)
@@ -71,6 +123,7 @@ struct sqlite_store::impl
             return result;
         } catch (...) {
             // Best effort: if even the rollback fails, the caller's batch rolls back.
+            drop_caches();
             try {
                 run(op_rollback_to);
                 run(op_release);
@@ -130,6 +183,7 @@ void sqlite_store::commit_batch()
 
 void sqlite_store::rollback_batch()
 {
+    impl_->drop_caches();
     impl_->run(impl_->rollback);
 }
 
@@ -145,6 +199,7 @@ void sqlite_store::commit_unit()
 
 void sqlite_store::rollback_unit()
 {
+    impl_->drop_caches();
     impl_->run(impl_->rollback_to);
     impl_->run(impl_->release);
 }
@@ -158,15 +213,21 @@ void sqlite_store::put_connection(core::connection_record const& c)
         .bind(4, c.source_ip)
         .bind(5, c.user_agent);
     u.step();
+    impl_->connections[c.connection_id] = c;
 }
 
 std::optional<core::connection_record> sqlite_store::get_connection(std::string_view id)
 {
+    std::string key(id);
+    if (auto it = impl_->connections.find(key); it != impl_->connections.end())
+        return it->second;
     auto u = impl_->get_connection.run();
     u.bind(1, id);
     if (!u.step())
         return std::nullopt;
-    return core::connection_record{u.text(0), u.text(1), u.integer(2), u.text(3), u.text(4)};
+    core::connection_record rec{u.text(0), u.text(1), u.integer(2), u.text(3), u.text(4)};
+    impl_->connections.emplace(std::move(key), rec);
+    return rec;
 }
 
 std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
@@ -181,6 +242,11 @@ std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
         }
         impl_->delete_memberships_of.run().bind(1, id).step();
         impl_->delete_connection.run().bind(1, id).step();
+        std::string key(id);
+        impl_->connections.erase(key);
+        for (auto const& room : rooms)
+            if (auto it = impl_->rooms.find(room); it != impl_->rooms.end())
+                impl_->forget_member(it->second, key);
         return rooms;
     });
 }
@@ -199,14 +265,23 @@ bool sqlite_store::create_room(std::string_view room_id, core::epoch_ms created_
     auto u = impl_->create_room.run();
     u.bind(1, room_id).bind(2, created_at);
     u.step();
-    return u.changes() == 1;
+    bool created = u.changes() == 1;
+    if (created)
+        impl_->known_rooms.emplace(room_id);
+    return created;
 }
 
 bool sqlite_store::room_exists(std::string_view room_id)
 {
+    std::string key(room_id);
+    if (impl_->known_rooms.contains(key))
+        return true;
     auto u = impl_->room_exists.run();
     u.bind(1, room_id);
-    return u.step();
+    bool exists = u.step();
+    if (exists)
+        impl_->known_rooms.insert(std::move(key));
+    return exists;
 }
 
 std::vector<core::room_summary> sqlite_store::list_rooms()
@@ -225,7 +300,17 @@ bool sqlite_store::add_member(std::string_view room_id,
     auto u = impl_->add_member.run();
     u.bind(1, room_id).bind(2, connection_id).bind(3, at);
     u.step();
-    return u.changes() == 1;
+    bool added = u.changes() == 1;
+    if (added) {
+        // Keep a cached member list in step (the foreign key guarantees the connection).
+        if (auto it = impl_->rooms.find(std::string(room_id)); it != impl_->rooms.end()) {
+            auto rec = get_connection(connection_id);
+            it->second.members.push_back(
+                core::member{std::string(connection_id), rec ? rec->name : ""});
+            it->second.ids.emplace(connection_id);
+        }
+    }
+    return added;
 }
 
 bool sqlite_store::remove_member(std::string_view room_id, std::string_view connection_id)
@@ -233,11 +318,17 @@ bool sqlite_store::remove_member(std::string_view room_id, std::string_view conn
     auto u = impl_->remove_member.run();
     u.bind(1, room_id).bind(2, connection_id);
     u.step();
-    return u.changes() == 1;
+    bool removed = u.changes() == 1;
+    if (removed)
+        if (auto it = impl_->rooms.find(std::string(room_id)); it != impl_->rooms.end())
+            impl_->forget_member(it->second, connection_id);
+    return removed;
 }
 
 bool sqlite_store::is_member(std::string_view room_id, std::string_view connection_id)
 {
+    if (auto const* cached = impl_->room(room_id))
+        return cached->ids.contains(std::string(connection_id));
     auto u = impl_->is_member.run();
     u.bind(1, room_id).bind(2, connection_id);
     return u.step();
@@ -245,12 +336,9 @@ bool sqlite_store::is_member(std::string_view room_id, std::string_view connecti
 
 std::vector<core::member> sqlite_store::members(std::string_view room_id)
 {
-    std::vector<core::member> list;
-    auto u = impl_->members.run();
-    u.bind(1, room_id);
-    while (u.step())
-        list.push_back(core::member{u.text(0), u.text(1)});
-    return list;
+    if (auto const* cached = impl_->room(room_id))
+        return cached->members;
+    return impl_->load_room(room_id).members;
 }
 
 core::message_record sqlite_store::append_message(std::string_view room_id,
@@ -259,33 +347,34 @@ core::message_record sqlite_store::append_message(std::string_view room_id,
                                                   std::string_view text,
                                                   core::epoch_ms sent_at)
 {
-    return impl_->atomically([&] {
-        std::int64_t seq = 0;
-        {
-            auto u = impl_->next_seq.run();
-            u.bind(1, room_id);
-            if (!u.step())
-                throw core::store_error("append_message: room '" + std::string(room_id) +
-                                        "' does not exist");
-            seq = u.integer(0);
-            while (u.step()) {
-            }
-        }
-        auto u = impl_->insert_message.run();
-        u.bind(1, room_id)
-            .bind(2, seq)
-            .bind(3, connection_id)
-            .bind(4, name)
-            .bind(5, text)
-            .bind(6, sent_at);
+    // The room's newest seq is cached; on a miss it is read back from the messages' primary
+    // key, so it is right after restarts and after rolled-back writes (caches are dropped then).
+    std::string key(room_id);
+    auto it = impl_->last_seq.find(key);
+    if (it == impl_->last_seq.end()) {
+        if (!room_exists(room_id))
+            throw core::store_error("append_message: room '" + key + "' does not exist");
+        auto u = impl_->max_seq.run();
+        u.bind(1, room_id);
         u.step();
-        return core::message_record{std::string(room_id),
-                                    seq,
-                                    std::string(connection_id),
-                                    std::string(name),
-                                    std::string(text),
-                                    sent_at};
-    });
+        it = impl_->last_seq.emplace(key, u.integer(0)).first;
+    }
+    auto seq = it->second + 1;
+    auto u = impl_->insert_message.run();
+    u.bind(1, room_id)
+        .bind(2, seq)
+        .bind(3, connection_id)
+        .bind(4, name)
+        .bind(5, text)
+        .bind(6, sent_at);
+    u.step();
+    it->second = seq; // only once the row is in
+    return core::message_record{std::move(key),
+                                seq,
+                                std::string(connection_id),
+                                std::string(name),
+                                std::string(text),
+                                sent_at};
 }
 
 std::vector<core::message_record> sqlite_store::messages_before(std::string_view room_id,

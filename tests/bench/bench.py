@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""chatd's benchmark harness: runs chatd and its peers in one invocation, same frames, server
+pinned to CPU 0 and the native load generator to CPU 1, and writes results.jsonl, a markdown
+table of ratios and SVG charts (gnuplot) into build/bench/.
+
+  python3 tests/bench/bench.py            full matrix (tens of minutes)
+  python3 tests/bench/bench.py --smoke    1-2 minute correctness smoke (CI): nothing may be lost
+
+Every target is 127.0.0.1; every run is bounded in time."""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+OUT = REPO / "build" / "bench"
+PEERS_DIR = REPO / "tests" / "bench" / "peers"
+BEAST_SRC = Path("/usr/share/doc/libboost1.81-doc/examples/libs/beast/example/websocket/server/chat-multi")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def build_tools(need_peers):
+    OUT.mkdir(parents=True, exist_ok=True)
+    loadgen = OUT / "loadgen"
+    src = REPO / "tests" / "bench" / "loadgen.cpp"
+    if not loadgen.exists() or loadgen.stat().st_mtime < src.stat().st_mtime:
+        log("building the load generator")
+        subprocess.run(["g++", "-O2", "-std=c++20", "-Wall", "-Wextra", "-o", str(loadgen), str(src)], check=True)
+    release = REPO / "build" / "release"
+    log("building chatd (Release)")
+    subprocess.run(["cmake", "--preset", "release"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(release), "--target", "chatd"], check=True, stdout=subprocess.DEVNULL)
+    if not need_peers:
+        return
+    beast = OUT / "beast-chat-multi"
+    if not beast.exists():
+        if not BEAST_SRC.exists():
+            sys.exit("bench: Beast's chat-multi example is missing: run scripts/setup.sh bench")
+        log("building Boost.Beast chat-multi from libboost1.81-doc")
+        subprocess.run(["g++", "-O2", "-std=c++17", "-pthread", *map(str, sorted(BEAST_SRC.glob("*.cpp"))),
+                        "-o", str(beast)], check=True)
+    if not (PEERS_DIR / "node_modules").exists():
+        log("installing the npm peers (ws, bun)")
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=PEERS_DIR, check=True)
+
+
+class Server:
+    """A server under test on 127.0.0.1:port, pinned to CPU 0."""
+
+    def __init__(self, name, port, workdir):
+        self.name = name
+        self.port = port
+        db = Path(workdir) / f"{name}-{port}.db"
+        node = shutil.which("node")
+        cmds = {
+            "chatd": [str(REPO / "build/release/chatd"), "--port", str(port), "--db", str(db), "--log-level", "warn"],
+            "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
+            "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
+            "bun": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port)],
+        }
+        self.path = "/dev" if name == "chatd" else "/"
+        self.proc = subprocess.Popen(["taskset", "-c", "0", *cmds[name]], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError(f"{name} did not start")
+        time.sleep(0.2)
+        self.pid = self._server_pid()
+
+    def _server_pid(self):
+        # taskset execs the program, so the pid is the server's own.
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def loadgen(server, **kw):
+    args = ["taskset", "-c", "1", str(OUT / "loadgen"), "--port", str(server.port), "--path", server.path,
+            "--server-pid", str(server.pid), "--proto", "chatd" if server.name == "chatd" else "raw"]
+    for k, v in kw.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"loadgen failed for {server.name}: {r.stderr.strip()}")
+    row = json.loads(r.stdout.strip().splitlines()[-1])
+    row["peer"] = server.name
+    return row
+
+
+def loadavg():
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def run_matrix(args):
+    workdir = tempfile.mkdtemp(prefix="chatd-bench-")
+    rows = []
+    port = [9400]
+
+    def point(peer, workload, **kw):
+        port[0] += 1
+        srv = Server(peer, port[0], workdir)
+        try:
+            row = loadgen(srv, label=f"{workload}", **kw)
+        finally:
+            srv.stop()
+        row.update(workload=workload, loadavg=loadavg())
+        ok = row["lost"] == 0 and row["duplicates"] == 0 and row["gaps"] == 0 and row["failed_connections"] == 0
+        row["ok"] = ok
+        log(f"  {peer:6} {workload:14} offered {row['offered_msgs_per_s']:>8.0f} msg/s  delivered {row['delivered_per_s']:>9.0f}/s  "
+            f"per-CPU-s {row['deliveries_per_server_cpu_s']:>9.0f}  p99 {row['p99_ms']:>8.2f} ms  lost {row['lost']}  "
+            f"client CPU {row['client_cpu_share']:.2f}")
+        rows.append(row)
+        return row
+
+    peers = ["chatd"] if args.smoke else ["chatd", "beast", "ws", "bun"]
+    if args.smoke:
+        point("chatd", "W1-smoke", clients=200, senders=10, rate=100, duration=2, warmup=0.5)
+        point("chatd", "W2-smoke", clients=200, senders=40, room_size=10, rate=400, duration=2, warmup=0.5)
+        return rows
+    d = args.duration
+    # W1: global broadcast to 1000 clients, swept.
+    for peer in peers:
+        for rate in args.w1_rates:
+            point(peer, "W1-1000", clients=1000, senders=10, rate=rate, duration=d)
+    # W2: room fan-out, rooms of 10 and 100 (Beast's example has no rooms).
+    for peer in [p for p in peers if p != "beast"]:
+        for rate in args.w2_rates:
+            point(peer, "W2-100x10", clients=1000, senders=100, room_size=10, rate=rate, duration=d)
+        for rate in args.w2b_rates:
+            point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
+    # W4: idle connections: memory per connection.
+    for peer in peers:
+        point(peer, "W4-idle", clients=args.idle_clients, senders=1, rate=1, duration=1, warmup=0.5)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return rows
+
+
+def summarize(rows):
+    """Best sustained point per (workload, peer): most deliveries/s with nothing lost and p99 < 100 ms."""
+    best = {}
+    for r in rows:
+        if not r["ok"] or r["p99_ms"] >= 100 or r["workload"].startswith("W4"):
+            continue
+        key = (r["workload"], r["peer"])
+        if key not in best or r["delivered_per_s"] > best[key]["delivered_per_s"]:
+            best[key] = r
+    return best
+
+
+def write_reports(rows):
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "results.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    best = summarize(rows)
+    lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs beast | vs ws | vs bun |",
+             "|---|---|---|---|---|---|---|---|"]
+    for wl in sorted({k[0] for k in best}):
+        for peer in ["chatd", "beast", "ws", "bun"]:
+            r = best.get((wl, peer))
+            if not r:
+                continue
+            def ratio(other):
+                o = best.get((wl, other))
+                return f"{r['deliveries_per_server_cpu_s'] / o['deliveries_per_server_cpu_s']:.2f}×" if o and peer != other else ""
+            lines.append(f"| {wl} | {peer} | {r['delivered_per_s']:.0f} | {r['deliveries_per_server_cpu_s']:.0f} | "
+                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} |")
+    mem = [r for r in rows if r["workload"].startswith("W4")]
+    if mem:
+        lines += ["", "| idle connections | peer | server RSS per connection (bytes) | connect time (s) |", "|---|---|---|---|"]
+        for r in mem:
+            lines.append(f"| {r['clients']} | {r['peer']} | {r['rss_per_conn']:.0f} | {r['connect_s']:.2f} |")
+    (OUT / "results.md").write_text("\n".join(lines) + "\n")
+    charts(rows)
+    return "\n".join(lines)
+
+
+def charts(rows):
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        log("gnuplot not found: no charts (scripts/setup.sh bench installs it)")
+        return
+    for wl in sorted({r["workload"] for r in rows if not r["workload"].startswith("W4")}):
+        series = {}
+        for r in rows:
+            if r["workload"] == wl:
+                series.setdefault(r["peer"], []).append(r)
+        for metric, ylabel, fname in [("delivered_per_s", "deliveries/s", "throughput"), ("p99_ms", "p99 latency (ms)", "p99")]:
+            plots = []
+            for peer, pts in series.items():
+                data = OUT / f"{wl}-{peer}.dat"
+                offered = lambda r: r["offered_msgs_per_s"] * (r["room_size"] or r["clients"])
+                data.write_text("".join(f"{offered(r)} {r[metric]}\n" for r in sorted(pts, key=offered)))
+                plots.append(f"'{data}' using 1:2 with linespoints title '{peer}'")
+            script = (f"set terminal svg size 720,420 dynamic; set output '{OUT / f'{wl}-{fname}.svg'}';"
+                      f"set title '{wl}: {ylabel} against offered deliveries/s'; set xlabel 'offered deliveries/s';"
+                      f"set ylabel '{ylabel}'; set key left top; set grid;"
+                      + ("set logscale y;" if metric == "p99_ms" else "")
+                      + "plot " + ", ".join(plots))
+            subprocess.run([gnuplot, "-e", script], check=False)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--duration", type=float, default=5)
+    ap.add_argument("--w1-rates", type=float, nargs="+", default=[20, 50, 80, 110, 140, 170, 200, 250])
+    ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
+    ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
+    ap.add_argument("--idle-clients", type=int, default=10000)
+    args = ap.parse_args()
+    build_tools(need_peers=not args.smoke)
+    rows = run_matrix(args)
+    table = write_reports(rows)
+    print(table)
+    if args.smoke:
+        bad = [r for r in rows if not r["ok"]]
+        for r in bad:
+            log(f"bench smoke: {r['workload']} lost {r['lost']}, duplicates {r['duplicates']}, gaps {r['gaps']}, failed {r['failed_connections']}")
+        print(f"bench smoke: {len(rows) - len(bad)} passed, {len(bad)} failed")
+        sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
