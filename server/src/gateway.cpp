@@ -77,7 +77,8 @@ void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
     ++pending_;
     route->target->invoke(
         std::move(ev), [this, s, route, request_id](invocation_result result) mutable {
-            net::post(io_, [this, s, route, request_id, result = std::move(result)]() mutable {
+            // dispatch: integrations complete on the I/O thread, so this usually runs inline.
+            net::dispatch(io_, [this, s, route, request_id, result = std::move(result)]() mutable {
                 --pending_;
                 finish_message(s, *route, request_id, std::move(result));
             });
@@ -149,7 +150,7 @@ void gateway::on_closed(core::connection_info const& info, int code, std::string
     // contract(disconnect): results and errors of $disconnect are ignored, but the
     // management API calls it made still happen (memberLeft to the others).
     route->target->invoke(std::move(ev), [this](invocation_result result) mutable {
-        net::post(io_, [this, result = std::move(result)]() mutable {
+        net::dispatch(io_, [this, result = std::move(result)]() mutable {
             --pending_;
             if (result.st == invocation_result::status::ok)
                 apply(result.out);

@@ -40,7 +40,7 @@ server::server(config cfg)
     : cfg_(std::move(cfg))
 {
     log::set_level(parse_level(cfg_.log_level));
-    storage_ = std::make_unique<storage_worker>(cfg_.db, max_storage_queue);
+    storage_ = std::make_unique<storage_worker>(cfg_.db, max_storage_queue, ioc_.get_executor());
 
     core::chat_options opts;
     opts.max_message_bytes = cfg_.max_message_bytes;

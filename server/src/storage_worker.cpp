@@ -12,8 +12,11 @@ constexpr std::size_t max_batch = 1024;
 
 } // namespace
 
-storage_worker::storage_worker(std::string const& db_path, std::size_t max_queue)
+storage_worker::storage_worker(std::string const& db_path,
+                               std::size_t max_queue,
+                               net::any_io_executor completions)
     : store_(db_path)
+    , completions_(std::move(completions))
     , max_queue_(max_queue)
     , thread_([this] { loop(); })
 {}
@@ -67,15 +70,30 @@ void storage_worker::loop()
 
 void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
 {
+    // Outcome of each task: empty when it succeeded, else why it failed.
+    auto errors = std::make_shared<std::vector<std::string>>(batch.size());
+    auto finish = [&] {
+        auto tasks = std::make_shared<std::deque<std::unique_ptr<storage_task>>>(std::move(batch));
+        net::post(completions_, [tasks, errors] {
+            for (std::size_t i = 0; i < tasks->size(); ++i) {
+                if ((*errors)[i].empty())
+                    (*tasks)[i]->done();
+                else
+                    (*tasks)[i]->failed((*errors)[i]);
+            }
+        });
+    };
+    auto fail_all = [&](std::string const& why) {
+        for (auto& e : *errors)
+            e = why.empty() ? "storage error" : why;
+        finish();
+    };
     try {
         store_.begin_batch();
     } catch (std::exception const& e) {
         log::error(std::string("storage: cannot begin a transaction: ") + e.what());
-        for (auto& t : batch)
-            t->failed(e.what());
-        return;
+        return fail_all(e.what());
     }
-    std::vector<std::string> errors(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
         try {
             store_.begin_unit();
@@ -87,9 +105,7 @@ void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
                 throw;
             }
         } catch (std::exception const& e) {
-            errors[i] = e.what();
-            if (errors[i].empty())
-                errors[i] = "unknown storage error";
+            (*errors)[i] = *e.what() ? e.what() : "unknown storage error";
             log::error(std::string("storage: a task failed and was rolled back: ") + e.what());
         }
     }
@@ -101,16 +117,9 @@ void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
             store_.rollback_batch();
         } catch (std::exception const&) {
         }
-        for (auto& t : batch)
-            t->failed(e.what());
-        return;
+        return fail_all(e.what());
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (errors[i].empty())
-            batch[i]->done();
-        else
-            batch[i]->failed(errors[i]);
-    }
+    finish();
 }
 
 } // namespace chatd::server

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "net.hpp"
+
 namespace chatd::server {
 
 /// One unit of work for the storage thread.
@@ -22,24 +24,27 @@ public:
     /// throwing rolls back this task's changes alone.
     virtual void run(core::store& db) = 0;
 
-    /// The transaction holding run()'s changes committed. Storage thread; must not block.
+    /// The transaction holding run()'s changes committed. Runs on the completion executor.
     virtual void done() = 0;
 
-    /// run() threw, the batch failed to commit, or the queue was full. Any thread; must not
-    /// block.
+    /// run() threw or the batch failed to commit (on the completion executor), or the queue
+    /// was full (on the submitting thread).
     virtual void failed(std::string const& why) = 0;
 };
 
 /// The thread that owns the SQLite connection. It takes everything queued, runs it in one
 /// transaction (each task in a savepoint) and commits once: group commit without a timer.
 /// Completions (done/failed) happen only after the commit, so nothing is acknowledged
-/// before it is on disk.
+/// before it is on disk; a whole batch's completions are handed to `completions` (the I/O
+/// thread) in one go, one wake-up per transaction rather than one per event.
 class storage_worker
 {
 public:
     /// Opens the store on the calling thread (so start-up errors surface there), then starts
     /// the storage thread. Throws core::store_error.
-    storage_worker(std::string const& db_path, std::size_t max_queue);
+    storage_worker(std::string const& db_path,
+                   std::size_t max_queue,
+                   net::any_io_executor completions);
     ~storage_worker();
 
     storage_worker(storage_worker const&) = delete;
@@ -56,6 +61,7 @@ private:
     void run_batch(std::deque<std::unique_ptr<storage_task>>& batch);
 
     storage::sqlite_store store_;
+    net::any_io_executor completions_;
     std::size_t max_queue_;
     std::mutex mutex_;
     std::condition_variable wake_;

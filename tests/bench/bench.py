@@ -130,40 +130,102 @@ def run_matrix(args):
         row.update(workload=workload, loadavg=loadavg())
         ok = row["lost"] == 0 and row["duplicates"] == 0 and row["gaps"] == 0 and row["failed_connections"] == 0
         row["ok"] = ok
+        # A point where the load generator itself was busy measures the client, not the server.
+        row["client_bound"] = row["client_cpu_share"] > 0.85
         log(f"  {peer:6} {workload:14} offered {row['offered_msgs_per_s']:>8.0f} msg/s  delivered {row['delivered_per_s']:>9.0f}/s  "
             f"per-CPU-s {row['deliveries_per_server_cpu_s']:>9.0f}  p99 {row['p99_ms']:>8.2f} ms  lost {row['lost']}  "
             f"client CPU {row['client_cpu_share']:.2f}")
         rows.append(row)
         return row
 
-    peers = ["chatd"] if args.smoke else ["chatd", "beast", "ws", "bun"]
+    peers = ["chatd"] if args.smoke else args.peers
     if args.smoke:
         point("chatd", "W1-smoke", clients=200, senders=10, rate=100, duration=2, warmup=0.5)
         point("chatd", "W2-smoke", clients=200, senders=40, room_size=10, rate=400, duration=2, warmup=0.5)
         return rows
     d = args.duration
-    # W1: global broadcast to 1000 clients, swept.
-    for peer in peers:
-        for rate in args.w1_rates:
-            point(peer, "W1-1000", clients=1000, senders=10, rate=rate, duration=d)
-    # W2: room fan-out, rooms of 10 and 100 (Beast's example has no rooms).
-    for peer in [p for p in peers if p != "beast"]:
-        for rate in args.w2_rates:
-            point(peer, "W2-100x10", clients=1000, senders=100, room_size=10, rate=rate, duration=d)
-        for rate in args.w2b_rates:
-            point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
-    # W4: idle connections: memory per connection.
-    for peer in peers:
-        point(peer, "W4-idle", clients=args.idle_clients, senders=1, rate=1, duration=1, warmup=0.5)
+    want = set(args.workloads)
+    if "W1" in want:  # global broadcast to 1000 clients, swept
+        for peer in peers:
+            for rate in args.w1_rates:
+                point(peer, "W1-1000", clients=1000, senders=10, rate=rate, duration=d)
+    if "W2" in want:  # room fan-out, rooms of 10 and of 100 (Beast's example has no rooms)
+        for peer in [p for p in peers if p != "beast"]:
+            for rate in args.w2_rates:
+                point(peer, "W2-100x10", clients=1000, senders=100, room_size=10, rate=rate, duration=d)
+            for rate in args.w2b_rates:
+                point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
+    if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
+        for peer in peers:
+            point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
+    if "W4" in want:  # idle connections: memory per connection
+        for peer in peers:
+            point(peer, "W4-idle", clients=args.idle_clients, senders=1, rate=1, duration=1, warmup=0.5)
+    if "W5" in want and "chatd" in peers:
+        rows.extend(sqlite_ceiling(workdir))
+    if "W7" in want and "chatd" in peers:
+        rows.append(crash_test(workdir))
     shutil.rmtree(workdir, ignore_errors=True)
     return rows
+
+
+def sqlite_ceiling(workdir):
+    """W5: SQLite alone on chatd's schema and statements, batch sizes 1..1000, pinned to CPU 0."""
+    exe = OUT / "sqlite_ceiling"
+    rel = REPO / "build" / "release"
+    subprocess.run(["g++", "-O2", "-std=c++20", "-I", str(REPO / "core/include"), "-I", str(REPO / "storage/include"),
+                    str(REPO / "tests/bench/sqlite_ceiling.cpp"), str(rel / "storage/libchat_storage.a"),
+                    str(rel / "core/libchat_core.a"), "-lsqlite3", "-lboost_json", "-o", str(exe)], check=True)
+    out = subprocess.run(["taskset", "-c", "0", str(exe), str(Path(workdir) / "ceiling.db"), "100", "2"],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    for r in rows:
+        r.update(peer="sqlite", ok=True)
+        log(f"  sqlite W5-ceiling     batch {r['batch']:>5}: {r['stored_per_s']:>8.0f} messages stored/s")
+    return rows
+
+
+def crash_test(workdir):
+    """W7: kill -9 chatd in the middle of W2, restart it on the same file, and check that every
+    acknowledged message is stored and every room's seq is 1..n without a gap."""
+    import sqlite3
+    db = Path(workdir) / "crash.db"
+    args = [str(REPO / "build/release/chatd"), "--port", "9398", "--db", str(db), "--log-level", "warn"]
+    proc = subprocess.Popen(["taskset", "-c", "0", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    gen = subprocess.Popen(["taskset", "-c", "1", str(OUT / "loadgen"), "--port", "9398", "--clients", "500",
+                            "--senders", "100", "--room-size", "10", "--rate", "5000", "--duration", "4",
+                            "--warmup", "0", "--drain", "0.5", "--label", "W7-crash"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(2.5)
+    proc.kill()  # SIGKILL: no shutdown, no flush
+    proc.wait()
+    out, _ = gen.communicate(timeout=60)
+    row = json.loads(out.strip().splitlines()[-1])
+    con = sqlite3.connect(str(db))
+    stored = con.execute("SELECT count(*) FROM messages").fetchone()[0]
+    gaps = con.execute("SELECT count(*) FROM (SELECT room_id, max(seq) AS m, count(*) AS n FROM messages "
+                       "GROUP BY room_id) WHERE m != n").fetchone()[0]
+    con.close()
+    # Restart on the same file: it must open cleanly and continue.
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    restarted = proc.poll() is None
+    proc.terminate()
+    proc.wait(10)
+    ok = stored >= row["acked_total"] and gaps == 0 and restarted
+    log(f"  chatd  W7-crash       acknowledged {row['acked_total']}, stored {stored}, rooms with seq gaps {gaps}, "
+        f"restart {'ok' if restarted else 'FAILED'}")
+    return {"workload": "W7-crash", "peer": "chatd", "acked": row["acked_total"], "stored": stored,
+            "rooms_with_gaps": gaps, "restarted": restarted, "ok": ok}
 
 
 def summarize(rows):
     """Best sustained point per (workload, peer): most deliveries/s with nothing lost and p99 < 100 ms."""
     best = {}
     for r in rows:
-        if not r["ok"] or r["p99_ms"] >= 100 or r["workload"].startswith("W4"):
+        if "p99_ms" not in r or not r["ok"] or r.get("client_bound") or r["p99_ms"] >= 100 \
+                or r["workload"].startswith(("W3", "W4")):
             continue
         key = (r["workload"], r["peer"])
         if key not in best or r["delivered_per_s"] > best[key]["delivered_per_s"]:
@@ -191,9 +253,23 @@ def write_reports(rows):
                          f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} |")
     mem = [r for r in rows if r["workload"].startswith("W4")]
     if mem:
-        lines += ["", "| idle connections | peer | server RSS per connection (bytes) | connect time (s) |", "|---|---|---|---|"]
+        lines += ["", "| W4 idle connections | peer | server RSS per connection (bytes) |", "|---|---|---|"]
         for r in mem:
-            lines.append(f"| {r['clients']} | {r['peer']} | {r['rss_per_conn']:.0f} | {r['connect_s']:.2f} |")
+            lines.append(f"| {r['clients']} | {r['peer']} | {r['rss_per_conn']:.0f} |")
+    churn = [r for r in rows if r["workload"].startswith("W3")]
+    if churn:
+        lines += ["", "| W3 connections | peer | handshakes/s (waves of 500) | failed |", "|---|---|---|---|"]
+        for r in churn:
+            lines.append(f"| {r['clients']} | {r['peer']} | {r['clients'] / r['connect_s']:.0f} | {r['failed_connections']} |")
+    ceiling = [r for r in rows if r["workload"] == "W5-sqlite-ceiling"]
+    if ceiling:
+        lines += ["", "| W5 SQLite alone on chatd's schema (100 rooms) | messages stored/s |", "|---|---|"]
+        for r in ceiling:
+            lines.append(f"| {r['batch']} per transaction | {r['stored_per_s']:.0f} |")
+    for r in rows:
+        if r["workload"] == "W7-crash":
+            lines += ["", f"W7 kill -9 during W2: {r['acked']} messages acknowledged, {r['stored']} stored, "
+                          f"{r['rooms_with_gaps']} rooms with seq gaps, restart {'ok' if r['restarted'] else 'FAILED'}."]
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
     charts(rows)
     return "\n".join(lines)
@@ -204,7 +280,7 @@ def charts(rows):
     if not gnuplot:
         log("gnuplot not found: no charts (scripts/setup.sh bench installs it)")
         return
-    for wl in sorted({r["workload"] for r in rows if not r["workload"].startswith("W4")}):
+    for wl in sorted({r["workload"] for r in rows if r["workload"].startswith(("W1", "W2"))}):
         series = {}
         for r in rows:
             if r["workload"] == wl:
@@ -232,6 +308,8 @@ def main():
     ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
     ap.add_argument("--idle-clients", type=int, default=10000)
+    ap.add_argument("--peers", nargs="+", default=["chatd", "beast", "ws", "bun"])
+    ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])
     args = ap.parse_args()
     build_tools(need_peers=not args.smoke)
     rows = run_matrix(args)
