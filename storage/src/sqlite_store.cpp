@@ -67,8 +67,36 @@ struct sqlite_store::impl
         std::erase_if(cache.members, [&](core::member const& m) { return m.connection_id == key; });
     }
 
+    // Every connection id, for the tutorial's broadcast (its "table scan"), kept in step.
+    bool ids_loaded = false;
+    std::vector<std::string> all_ids;
+    std::unordered_map<std::string, std::size_t> id_slot; // id -> index in all_ids
+
+    void add_id(std::string const& id)
+    {
+        if (ids_loaded && id_slot.emplace(id, all_ids.size()).second)
+            all_ids.push_back(id);
+    }
+
+    void remove_id(std::string const& id)
+    {
+        auto it = ids_loaded ? id_slot.find(id) : id_slot.end();
+        if (it == id_slot.end())
+            return;
+        auto slot = it->second;
+        id_slot.erase(it);
+        if (slot + 1 != all_ids.size()) {
+            all_ids[slot] = std::move(all_ids.back());
+            id_slot[all_ids[slot]] = slot;
+        }
+        all_ids.pop_back();
+    }
+
     void drop_caches()
     {
+        ids_loaded = false;
+        all_ids.clear();
+        id_slot.clear();
         connections.clear();
         known_rooms.clear();
         rooms.clear();
@@ -214,6 +242,7 @@ void sqlite_store::put_connection(core::connection_record const& c)
         .bind(5, c.user_agent);
     u.step();
     impl_->connections[c.connection_id] = c;
+    impl_->add_id(c.connection_id);
 }
 
 std::optional<core::connection_record> sqlite_store::get_connection(std::string_view id)
@@ -244,6 +273,7 @@ std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
         impl_->delete_connection.run().bind(1, id).step();
         std::string key(id);
         impl_->connections.erase(key);
+        impl_->remove_id(key);
         for (auto const& room : rooms)
             if (auto it = impl_->rooms.find(room); it != impl_->rooms.end())
                 impl_->forget_member(it->second, key);
@@ -253,11 +283,15 @@ std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
 
 std::vector<std::string> sqlite_store::connection_ids()
 {
-    std::vector<std::string> ids;
-    auto u = impl_->connection_ids.run();
-    while (u.step())
-        ids.push_back(u.text(0));
-    return ids;
+    if (!impl_->ids_loaded) {
+        auto u = impl_->connection_ids.run();
+        while (u.step()) {
+            impl_->id_slot.emplace(u.text(0), impl_->all_ids.size());
+            impl_->all_ids.push_back(u.text(0));
+        }
+        impl_->ids_loaded = true;
+    }
+    return impl_->all_ids;
 }
 
 bool sqlite_store::create_room(std::string_view room_id, core::epoch_ms created_at)

@@ -28,17 +28,22 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def build_tools(need_peers):
+CHATD = [REPO / "build" / "release" / "chatd"]
+
+
+def build_tools(need_peers, build_chatd=True):
     OUT.mkdir(parents=True, exist_ok=True)
     loadgen = OUT / "loadgen"
+    OUT.mkdir(parents=True, exist_ok=True)
     src = REPO / "tests" / "bench" / "loadgen.cpp"
     if not loadgen.exists() or loadgen.stat().st_mtime < src.stat().st_mtime:
         log("building the load generator")
         subprocess.run(["g++", "-O2", "-std=c++20", "-Wall", "-Wextra", "-o", str(loadgen), str(src)], check=True)
-    release = REPO / "build" / "release"
-    log("building chatd (Release)")
-    subprocess.run(["cmake", "--preset", "release"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", str(release), "--target", "chatd"], check=True, stdout=subprocess.DEVNULL)
+    if build_chatd:
+        release = REPO / "build" / "release"
+        log("building chatd (Release)")
+        subprocess.run(["cmake", "--preset", "release"], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", str(release), "--target", "chatd"], check=True, stdout=subprocess.DEVNULL)
     if not need_peers:
         return
     beast = OUT / "beast-chat-multi"
@@ -62,7 +67,7 @@ class Server:
         db = Path(workdir) / f"{name}-{port}.db"
         node = shutil.which("node")
         cmds = {
-            "chatd": [str(REPO / "build/release/chatd"), "--port", str(port), "--db", str(db), "--log-level", "warn"],
+            "chatd": [str(CHATD[0]), "--port", str(port), "--db", str(db), "--log-level", "warn"],
             "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
             "bun": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port)],
@@ -190,7 +195,7 @@ def crash_test(workdir):
     acknowledged message is stored and every room's seq is 1..n without a gap."""
     import sqlite3
     db = Path(workdir) / "crash.db"
-    args = [str(REPO / "build/release/chatd"), "--port", "9398", "--db", str(db), "--log-level", "warn"]
+    args = [str(CHATD[0]), "--port", "9398", "--db", str(db), "--log-level", "warn"]
     proc = subprocess.Popen(["taskset", "-c", "0", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     gen = subprocess.Popen(["taskset", "-c", "1", str(OUT / "loadgen"), "--port", "9398", "--clients", "500",
@@ -309,9 +314,15 @@ def main():
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
     ap.add_argument("--idle-clients", type=int, default=10000)
     ap.add_argument("--peers", nargs="+", default=["chatd", "beast", "ws", "bun"])
+    ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])
     args = ap.parse_args()
-    build_tools(need_peers=not args.smoke)
+    global OUT
+    if args.chatd:
+        CHATD[0] = Path(args.chatd).resolve()
+    if args.smoke:
+        OUT = OUT / "smoke"  # never overwrite a full run's results
+    build_tools(need_peers=not args.smoke and args.peers != ["chatd"], build_chatd=not args.chatd)
     rows = run_matrix(args)
     table = write_reports(rows)
     print(table)
