@@ -293,7 +293,7 @@ def charts(rows):
         for metric, ylabel, fname in [("delivered_per_s", "deliveries/s", "throughput"), ("p99_ms", "p99 latency (ms)", "p99")]:
             plots = []
             for peer, pts in series.items():
-                data = OUT / f"{wl}-{peer}.dat"
+                data = OUT / f"{wl}-{peer}-{fname}.dat"
                 offered = lambda r: r["offered_msgs_per_s"] * (r["room_size"] or r["clients"])
                 data.write_text("".join(f"{offered(r)} {r[metric]}\n" for r in sorted(pts, key=offered)))
                 plots.append(f"'{data}' using 1:2 with linespoints title '{peer}'")
@@ -315,9 +315,14 @@ def main():
     ap.add_argument("--idle-clients", type=int, default=10000)
     ap.add_argument("--peers", nargs="+", default=["chatd", "beast", "ws", "bun"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
+    ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])
     args = ap.parse_args()
     global OUT
+    if args.report_only:
+        rows = [json.loads(l) for l in (OUT / "results.jsonl").read_text().splitlines() if l.strip()]
+        print(write_reports(rows))
+        return
     if args.chatd:
         CHATD[0] = Path(args.chatd).resolve()
     if args.smoke:
