@@ -7,14 +7,6 @@
 // scheduled send time (so a slow server cannot hide queueing), and checks that each sender's
 // messages arrive once each and in order. It prints one JSON line with the figures, its own
 // CPU use and, given --server-pid, the server's CPU time and memory.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -32,13 +24,22 @@
 #include <unordered_map>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
 std::int64_t now_ns()
 {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               clock_type::now().time_since_epoch())
         .count();
 }
 
@@ -49,13 +50,13 @@ struct options
     std::string path = "/dev";
     int clients = 100;
     int senders = 10;
-    double rate = 1000;     // messages per second, all senders together
-    double duration = 5;    // seconds of measurement
-    double warmup = 1;      // seconds before measurement
-    double drain = 1;       // seconds to wait for deliveries after the last send
-    int room_size = 0;      // 0: one global room (broadcast)
+    double rate = 1000;          // messages per second, all senders together
+    double duration = 5;         // seconds of measurement
+    double warmup = 1;           // seconds before measurement
+    double drain = 1;            // seconds to wait for deliveries after the last send
+    int room_size = 0;           // 0: one global room (broadcast)
     std::string proto = "chatd"; // chatd | raw (the peers' join/send shape, see README)
-    int size = 100;         // bytes of padding in each message
+    int size = 100;              // bytes of padding in each message
     int server_pid = 0;
     std::string label;
 };
@@ -76,21 +77,36 @@ options parse(int argc, char** argv)
                 die(a + " needs a value");
             return argv[++i];
         };
-        if (a == "--host") o.host = next();
-        else if (a == "--port") o.port = std::stoi(next());
-        else if (a == "--path") o.path = next();
-        else if (a == "--clients") o.clients = std::stoi(next());
-        else if (a == "--senders") o.senders = std::stoi(next());
-        else if (a == "--rate") o.rate = std::stod(next());
-        else if (a == "--duration") o.duration = std::stod(next());
-        else if (a == "--warmup") o.warmup = std::stod(next());
-        else if (a == "--drain") o.drain = std::stod(next());
-        else if (a == "--room-size") o.room_size = std::stoi(next());
-        else if (a == "--proto") o.proto = next();
-        else if (a == "--size") o.size = std::stoi(next());
-        else if (a == "--server-pid") o.server_pid = std::stoi(next());
-        else if (a == "--label") o.label = next();
-        else die("unknown option " + a);
+        if (a == "--host")
+            o.host = next();
+        else if (a == "--port")
+            o.port = std::stoi(next());
+        else if (a == "--path")
+            o.path = next();
+        else if (a == "--clients")
+            o.clients = std::stoi(next());
+        else if (a == "--senders")
+            o.senders = std::stoi(next());
+        else if (a == "--rate")
+            o.rate = std::stod(next());
+        else if (a == "--duration")
+            o.duration = std::stod(next());
+        else if (a == "--warmup")
+            o.warmup = std::stod(next());
+        else if (a == "--drain")
+            o.drain = std::stod(next());
+        else if (a == "--room-size")
+            o.room_size = std::stoi(next());
+        else if (a == "--proto")
+            o.proto = next();
+        else if (a == "--size")
+            o.size = std::stoi(next());
+        else if (a == "--server-pid")
+            o.server_pid = std::stoi(next());
+        else if (a == "--label")
+            o.label = next();
+        else
+            die("unknown option " + a);
     }
     if (o.host != "127.0.0.1" && o.host != "::1" && o.host != "localhost")
         die("only loopback targets are allowed");
@@ -119,8 +135,10 @@ proc_sample sample(int pid)
     std::string field;
     long utime = 0, stime = 0;
     for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stol(field);
-        if (i == 15) stime = std::stol(field);
+        if (i == 14)
+            utime = std::stol(field);
+        if (i == 15)
+            stime = std::stol(field);
     }
     s.cpu = double(utime + stime) / double(sysconf(_SC_CLK_TCK));
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -143,10 +161,10 @@ struct conn
     int fd = -1;
     int index = 0;
     int room = 0;
-    bool open = false;   // 101 received
-    bool ready = false;  // joined its room (or open, for broadcast)
-    std::string in;      // unparsed bytes
-    std::string out;     // bytes not yet written
+    bool open = false;                              // 101 received
+    bool ready = false;                             // joined its room (or open, for broadcast)
+    std::string in;                                 // unparsed bytes
+    std::string out;                                // bytes not yet written
     std::unordered_map<int, std::int64_t> last_seq; // per sender
 };
 
@@ -275,14 +293,16 @@ private:
                     errno != EINPROGRESS)
                     die("connect: " + std::string(std::strerror(errno)));
                 epoll_event ev{};
-                ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET; // edge-triggered: we read and write until EAGAIN
+                ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+                            EPOLLET; // edge-triggered: we read and write until EAGAIN
                 ev.data.u32 = std::uint32_t(i);
                 epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
                 std::string query = o_.proto == "chatd" ? "?name=u" + std::to_string(i) : "";
                 c.out = "GET " + o_.path + query + " HTTP/1.1\r\nHost: " + o_.host + ":" +
                         std::to_string(o_.port) +
                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
+                        "13\r\n\r\n";
             }
             opened += wave;
             auto deadline = now_ns() + 30'000'000'000LL;
@@ -345,7 +365,8 @@ private:
     void send_one(conn& c, int sender, std::int64_t seq, std::int64_t scheduled)
     {
         char marker[64];
-        std::snprintf(marker, sizeof marker, "~%d.%" PRId64 ".%" PRId64 "~", sender, seq, scheduled);
+        std::snprintf(
+            marker, sizeof marker, "~%d.%" PRId64 ".%" PRId64 "~", sender, seq, scheduled);
         std::string msg;
         if (o_.room_size > 0)
             msg = R"({"action":"sendMessage","roomId":"r)" + std::to_string(c.room) +
@@ -383,7 +404,8 @@ private:
     void fail(conn& c, char const* what)
     {
         if (c.fd >= 0) {
-            std::fprintf(stderr, "loadgen: connection %d: %s: %s\n", c.index, what, std::strerror(errno));
+            std::fprintf(
+                stderr, "loadgen: connection %d: %s: %s\n", c.index, what, std::strerror(errno));
             close(c.fd);
             c.fd = -1;
             ++failed_;
@@ -443,7 +465,8 @@ private:
             if (b1 == 126) {
                 if (c.in.size() - pos < 4)
                     break;
-                len = (std::uint64_t(std::uint8_t(c.in[pos + 2])) << 8) | std::uint8_t(c.in[pos + 3]);
+                len =
+                    (std::uint64_t(std::uint8_t(c.in[pos + 2])) << 8) | std::uint8_t(c.in[pos + 3]);
                 off = 4;
             } else if (b1 == 127) {
                 if (c.in.size() - pos < 10)
@@ -465,8 +488,9 @@ private:
     {
         auto m = text.find('~');
         if (m == std::string_view::npos) {
-            if (!c.ready && (text.find("\"type\":\"joined\"") != std::string_view::npos ||
-                             (o_.proto != "chatd" && text.find("joined") != std::string_view::npos))) {
+            if (!c.ready &&
+                (text.find("\"type\":\"joined\"") != std::string_view::npos ||
+                 (o_.proto != "chatd" && text.find("joined") != std::string_view::npos))) {
                 c.ready = true;
                 ++ready_count_;
             }
@@ -474,9 +498,11 @@ private:
         }
         int sender = 0;
         std::int64_t seq = 0, scheduled = 0;
-        if (std::sscanf(text.data() + m, "~%d.%" SCNd64 ".%" SCNd64 "~", &sender, &seq, &scheduled) != 3)
+        if (std::sscanf(
+                text.data() + m, "~%d.%" SCNd64 ".%" SCNd64 "~", &sender, &seq, &scheduled) != 3)
             return;
-        if (sender >= 0 && std::size_t(sender) < senders_.size() && senders_[std::size_t(sender)] == &c)
+        if (sender >= 0 && std::size_t(sender) < senders_.size() &&
+            senders_[std::size_t(sender)] == &c)
             ++total_acked_;
         if (scheduled < st_.measured_from_ns)
             return;
@@ -492,10 +518,16 @@ private:
             ++st_.out_of_order;
         last = std::max(last, seq);
         if (st_.latency_us.size() < 20'000'000)
-            st_.latency_us.push_back(std::uint32_t(std::min<std::int64_t>((now - scheduled) / 1000, UINT32_MAX)));
+            st_.latency_us.push_back(
+                std::uint32_t(std::min<std::int64_t>((now - scheduled) / 1000, UINT32_MAX)));
     }
 
-    void report(proc_sample before, proc_sample connected, proc_sample s0, proc_sample s1, double c0, double c1)
+    void report(proc_sample before,
+                proc_sample connected,
+                proc_sample s0,
+                proc_sample s1,
+                double c0,
+                double c1)
     {
         auto& l = st_.latency_us;
         std::sort(l.begin(), l.end());
@@ -507,20 +539,43 @@ private:
         double window = o_.duration;
         double server_cpu = s1.cpu - s0.cpu;
         double client_cpu = (c1 - c0) / window;
-        std::printf("{\"label\":\"%s\",\"clients\":%d,\"senders\":%zu,\"room_size\":%d,\"offered_msgs_per_s\":%.1f,"
-                    "\"sent\":%" PRId64 ",\"expected\":%" PRId64 ",\"delivered\":%" PRId64 ",\"lost\":%" PRId64
-                    ",\"duplicates\":%" PRId64 ",\"gaps\":%" PRId64 ",\"failed_connections\":%d,"
-                    "\"delivered_per_s\":%.1f,\"server_cpu_s\":%.3f,\"deliveries_per_server_cpu_s\":%.1f,"
-                    "\"server_cpu_share\":%.3f,\"client_cpu_share\":%.3f,"
-                    "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-                    "\"connect_s\":%.3f,\"acked_total\":%" PRId64 ",\"server_rss_before\":%ld,\"server_rss_connected\":%ld,\"rss_per_conn\":%.1f}\n",
-                    o_.label.c_str(), o_.clients, senders_.size(), o_.room_size, o_.rate,
-                    st_.sent, st_.expected, st_.delivered, st_.expected - st_.delivered, st_.duplicates,
-                    st_.gaps, failed_, double(st_.delivered) / window, server_cpu,
-                    server_cpu > 0 ? double(st_.delivered) / server_cpu : 0.0, server_cpu / window,
-                    client_cpu, pct(0.5), pct(0.99), pct(0.999), l.empty() ? -1.0 : double(l.back()) / 1000.0,
-                    connect_seconds_, total_acked_, before.rss, connected.rss,
-                    o_.clients ? double(connected.rss - before.rss) / o_.clients : 0.0);
+        std::printf(
+            "{\"label\":\"%s\",\"clients\":%d,\"senders\":%zu,\"room_size\":%d,\"offered_msgs_per_"
+            "s\":%.1f,"
+            "\"sent\":%" PRId64 ",\"expected\":%" PRId64 ",\"delivered\":%" PRId64
+            ",\"lost\":%" PRId64 ",\"duplicates\":%" PRId64 ",\"gaps\":%" PRId64
+            ",\"failed_connections\":%d,"
+            "\"delivered_per_s\":%.1f,\"server_cpu_s\":%.3f,\"deliveries_per_server_cpu_s\":%.1f,"
+            "\"server_cpu_share\":%.3f,\"client_cpu_share\":%.3f,"
+            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+            "\"connect_s\":%.3f,\"acked_total\":%" PRId64
+            ",\"server_rss_before\":%ld,\"server_rss_connected\":%ld,\"rss_per_conn\":%.1f}\n",
+            o_.label.c_str(),
+            o_.clients,
+            senders_.size(),
+            o_.room_size,
+            o_.rate,
+            st_.sent,
+            st_.expected,
+            st_.delivered,
+            st_.expected - st_.delivered,
+            st_.duplicates,
+            st_.gaps,
+            failed_,
+            double(st_.delivered) / window,
+            server_cpu,
+            server_cpu > 0 ? double(st_.delivered) / server_cpu : 0.0,
+            server_cpu / window,
+            client_cpu,
+            pct(0.5),
+            pct(0.99),
+            pct(0.999),
+            l.empty() ? -1.0 : double(l.back()) / 1000.0,
+            connect_seconds_,
+            total_acked_,
+            before.rss,
+            connected.rss,
+            o_.clients ? double(connected.rss - before.rss) / o_.clients : 0.0);
         std::fflush(stdout);
     }
 

@@ -39,9 +39,13 @@ int main(int argc, char** argv)
             db.commit_batch();
             stored += batch;
         }
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("{\"workload\":\"W5-sqlite-ceiling\",\"rooms\":%d,\"batch\":%d,\"stored_per_s\":%.0f}\n",
-                    rooms, batch, double(stored) / secs);
+        double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::printf("{\"workload\":\"W5-sqlite-ceiling\",\"rooms\":%d,\"batch\":%d,\"stored_per_"
+                    "s\":%.0f}\n",
+                    rooms,
+                    batch,
+                    double(stored) / secs);
         std::fflush(stdout);
     }
 }
