@@ -124,7 +124,9 @@ public:
         return net::async_initiate<Handler, void(error_code, std::size_t)>(
             [this](auto h, MutableBuffers const& b) {
                 auto ex = net::get_associated_executor(h, get_executor());
-                next_.async_read_some(
+                // Straight to the socket: the TCP stream's timer machinery is not used here
+                // (the websocket layer keeps its own timers), and it costs on every operation.
+                lowest().async_read_some(
                     b,
                     net::bind_executor(
                         ex, [this, b, h = std::move(h)](error_code ec, std::size_t n) mutable {
@@ -145,7 +147,7 @@ public:
                 auto ex = net::get_associated_executor(h, get_executor());
                 auto start = [this, b, ex, h = std::move(h)]() mutable {
                     beast_busy_ = true;
-                    next_.async_write_some(
+                    lowest().async_write_some(
                         b,
                         net::bind_executor(
                             ex, [this, h = std::move(h)](error_code ec, std::size_t n) mutable {
@@ -174,7 +176,7 @@ public:
         auto start = [this, buffers = std::move(buffers), done = std::move(done)]() mutable {
             raw_busy_ = true;
             net::async_write(
-                next_, buffers, [this, done = std::move(done)](error_code ec, std::size_t) {
+                lowest(), buffers, [this, done = std::move(done)](error_code ec, std::size_t) {
                     raw_busy_ = false;
                     if (pending_beast_)
                         std::exchange(pending_beast_, deferred_op{})();
@@ -188,6 +190,8 @@ public:
     }
 
 private:
+    auto& lowest() { return beast::get_lowest_layer(next_).socket(); }
+
     template <class MutableBuffers>
     void observe(MutableBuffers const& b, std::size_t n)
     {

@@ -160,7 +160,7 @@ void gateway::on_closed(core::connection_info const& info, int code, std::string
 
 post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::string const> data)
 {
-    auto it = live_.find(std::string(connection_id));
+    auto it = live_.find(connection_id);
     if (it == live_.end())
         return post_status::gone;
     return it->second->deliver(std::move(data));
@@ -168,7 +168,7 @@ post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::s
 
 std::optional<gateway::connection_view> gateway::get(std::string_view connection_id) const
 {
-    auto it = live_.find(std::string(connection_id));
+    auto it = live_.find(connection_id);
     if (it == live_.end() || !it->second->is_open())
         return std::nullopt;
     auto const& s = *it->second;
@@ -177,7 +177,7 @@ std::optional<gateway::connection_view> gateway::get(std::string_view connection
 
 bool gateway::remove(std::string_view connection_id)
 {
-    auto it = live_.find(std::string(connection_id));
+    auto it = live_.find(connection_id);
     if (it == live_.end() || !it->second->is_open())
         return false;
     auto s = it->second;

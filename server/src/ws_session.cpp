@@ -222,11 +222,19 @@ void ws_session::do_write()
 void ws_session::on_write(error_code ec)
 {
     writing_ = false;
-    for (std::size_t i = 0; i < batch_count_ && !queue_.empty(); ++i) {
-        queued_bytes_ -= queue_.front()->size();
-        queue_.pop_front();
-    }
+    auto written = std::min(batch_count_, queue_.size());
+    for (std::size_t i = 0; i < written; ++i)
+        queued_bytes_ -= queue_[i]->size();
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(written));
     batch_count_ = 0;
+    if (queue_.empty() && queue_.capacity() > 64) {
+        // A burst is over: give its memory back, idle connections should stay small.
+        queue_.shrink_to_fit();
+        headers_.clear();
+        headers_.shrink_to_fit();
+        header_lengths_.clear();
+        header_lengths_.shrink_to_fit();
+    }
     if (ec) {
         drop_queue();
         error_code ignored;

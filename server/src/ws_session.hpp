@@ -5,7 +5,6 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -94,7 +93,7 @@ private:
     limits limits_;
     state state_ = state::handshaking;
     beast::flat_buffer buffer_;
-    std::deque<std::shared_ptr<std::string const>> queue_;
+    std::vector<std::shared_ptr<std::string const>> queue_; // (a deque costs ~600 B even empty)
     std::size_t queued_bytes_ = 0;
     bool writing_ = false;
     bool write_scheduled_ = false;
