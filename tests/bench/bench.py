@@ -71,8 +71,9 @@ class Server:
             "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
             "bun": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port)],
+            "socketio": [node, str(PEERS_DIR / "socketio-chat.mjs"), str(port)],
         }
-        self.path = "/dev" if name == "chatd" else "/"
+        self.path = {"chatd": "/dev", "socketio": "/socket.io/"}.get(name, "/")
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmds[name]], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.time() + 15
@@ -105,7 +106,8 @@ class Server:
 
 def loadgen(server, **kw):
     args = ["taskset", "-c", "1", str(OUT / "loadgen"), "--port", str(server.port), "--path", server.path,
-            "--server-pid", str(server.pid), "--proto", "chatd" if server.name == "chatd" else "raw"]
+            "--server-pid", str(server.pid),
+            "--proto", server.name if server.name in ("chatd", "socketio") else "raw"]
     for k, v in kw.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     r = subprocess.run(args, capture_output=True, text=True, timeout=600)
@@ -245,10 +247,10 @@ def write_reports(rows):
         for r in rows:
             f.write(json.dumps(r) + "\n")
     best = summarize(rows)
-    lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs beast | vs ws | vs bun |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs beast | vs ws | vs bun | vs socket.io |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for wl in sorted({k[0] for k in best}):
-        for peer in ["chatd", "beast", "ws", "bun"]:
+        for peer in ["chatd", "beast", "ws", "bun", "socketio"]:
             r = best.get((wl, peer))
             if not r:
                 continue
@@ -256,7 +258,7 @@ def write_reports(rows):
                 o = best.get((wl, other))
                 return f"{r['deliveries_per_server_cpu_s'] / o['deliveries_per_server_cpu_s']:.2f}×" if o and peer != other else ""
             lines.append(f"| {wl} | {peer} | {r['delivered_per_s']:.0f} | {r['deliveries_per_server_cpu_s']:.0f} | "
-                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} |")
+                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} | {ratio('socketio')} |")
     mem = [r for r in rows if r["workload"].startswith("W4")]
     if mem:
         lines += ["", "| W4 idle connections | peer | server RSS per connection (bytes) |", "|---|---|---|"]
@@ -314,7 +316,7 @@ def main():
     ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
     ap.add_argument("--idle-clients", type=int, default=10000)
-    ap.add_argument("--peers", nargs="+", default=["chatd", "beast", "ws", "bun"])
+    ap.add_argument("--peers", nargs="+", default=["chatd", "beast", "ws", "bun", "socketio"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])

@@ -55,7 +55,7 @@ struct options
     double warmup = 1;           // seconds before measurement
     double drain = 1;            // seconds to wait for deliveries after the last send
     int room_size = 0;           // 0: one global room (broadcast)
-    std::string proto = "chatd"; // chatd | raw (the peers' join/send shape, see README)
+    std::string proto = "chatd"; // chatd | raw | socketio (Engine.IO v4 over WebSocket)
     int size = 100;              // bytes of padding in each message
     int server_pid = 0;
     std::string label;
@@ -297,7 +297,9 @@ private:
                             EPOLLET; // edge-triggered: we read and write until EAGAIN
                 ev.data.u32 = std::uint32_t(i);
                 epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
-                std::string query = o_.proto == "chatd" ? "?name=u" + std::to_string(i) : "";
+                std::string query = o_.proto == "chatd"      ? "?name=u" + std::to_string(i)
+                                    : o_.proto == "socketio" ? "?EIO=4&transport=websocket"
+                                                             : "";
                 c.out = "GET " + o_.path + query + " HTTP/1.1\r\nHost: " + o_.host + ":" +
                         std::to_string(o_.port) +
                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -383,7 +385,8 @@ private:
     void queue(conn& c, std::string const& text)
     {
         bool was_empty = c.out.empty();
-        c.out += frame(text);
+        // Socket.IO: every request is an event "chat" whose argument is the same JSON object.
+        c.out += frame(o_.proto == "socketio" ? "42[\"chat\"," + text + "]" : text);
         if (was_empty)
             flush(c);
     }
@@ -452,9 +455,11 @@ private:
                 die("handshake refused: " + c.in.substr(0, c.in.find('\r')));
             c.in.erase(0, end + 4);
             c.open = true;
-            ++open_count_;
-            if (o_.room_size <= 0)
-                ++ready_count_;
+            if (o_.proto != "socketio") { // Socket.IO is open once its namespace answers
+                ++open_count_;
+                if (o_.room_size <= 0)
+                    ++ready_count_;
+            }
         }
         std::size_t pos = 0;
         std::int64_t now = now_ns();
@@ -486,6 +491,24 @@ private:
 
     void on_message(conn& c, std::string_view text, std::int64_t now)
     {
+        if (o_.proto == "socketio") {
+            if (text.size() >= 1 && text[0] == '0') { // Engine.IO open: connect to "/"
+                c.out += frame("40");
+                flush(c);
+                return;
+            }
+            if (text.size() >= 2 && text.substr(0, 2) == "40") { // namespace connected
+                ++open_count_;
+                if (o_.room_size <= 0)
+                    ++ready_count_;
+                return;
+            }
+            if (text == "2") { // Engine.IO ping
+                c.out += frame("3");
+                flush(c);
+                return;
+            }
+        }
         auto m = text.find('~');
         if (m == std::string_view::npos) {
             if (!c.ready &&
