@@ -10,12 +10,25 @@ namespace {
 /// Largest number of tasks in one transaction: keeps a batch's latency bounded under load.
 constexpr std::size_t max_batch = 1024;
 
+/// A checkpointer for a database file (none for ":memory:"), with the store's own automatic
+/// checkpoints turned off. Runs before the storage thread exists.
+std::unique_ptr<storage::checkpointer> start_checkpointer(storage::sqlite_store& store,
+                                                          std::string const& path)
+{
+    if (path == ":memory:")
+        return nullptr;
+    auto cp = std::make_unique<storage::checkpointer>(path, std::chrono::milliseconds(100));
+    store.disable_auto_checkpoint();
+    return cp;
+}
+
 } // namespace
 
 storage_worker::storage_worker(std::string const& db_path,
                                std::size_t max_queue,
                                net::any_io_executor completions)
     : store_(db_path)
+    , checkpointer_(start_checkpointer(store_, db_path))
     , completions_(std::move(completions))
     , max_queue_(max_queue)
     , thread_([this] { loop(); })

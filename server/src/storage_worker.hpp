@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chatd/storage/checkpointer.hpp>
 #include <chatd/storage/sqlite_store.hpp>
 
 #include <condition_variable>
@@ -61,6 +62,7 @@ private:
     void run_batch(std::deque<std::unique_ptr<storage_task>>& batch);
 
     storage::sqlite_store store_;
+    std::unique_ptr<storage::checkpointer> checkpointer_; ///< none for ":memory:"
     net::any_io_executor completions_;
     std::size_t max_queue_;
     std::mutex mutex_;

@@ -194,6 +194,11 @@ sqlite_store::sqlite_store(std::string const& path)
 
 sqlite_store::~sqlite_store() = default;
 
+void sqlite_store::disable_auto_checkpoint()
+{
+    sqlite3_wal_autocheckpoint(impl_->db.get(), 0);
+}
+
 int sqlite_store::schema_version()
 {
     return detail::latest_schema_version();

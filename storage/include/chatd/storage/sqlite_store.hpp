@@ -27,6 +27,9 @@ public:
     sqlite_store(sqlite_store const&) = delete;
     sqlite_store& operator=(sqlite_store const&) = delete;
 
+    /// Turn SQLite's automatic WAL checkpoints off (a checkpointer thread does them instead).
+    void disable_auto_checkpoint();
+
     /// The schema version this build writes (PRAGMA user_version after migration).
     static int schema_version();
 
