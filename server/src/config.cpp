@@ -32,8 +32,8 @@ std::optional<std::string>
 to_millis(std::string const& v, std::int64_t lo_ms, std::int64_t hi_ms, std::int64_t& out)
 {
     auto bad = [&] {
-        return "must be a number of seconds from " + std::to_string(lo_ms / 1000.0).substr(0, 5) +
-               " to " + std::to_string(hi_ms / 1000);
+        return "must be a number of seconds (up to 3 decimals) from " + std::to_string(lo_ms) +
+               " ms to " + std::to_string(hi_ms / 1000) + " s";
     };
     auto dot = v.find('.');
     auto whole = v.substr(0, dot);

@@ -3,6 +3,7 @@
 #include <chatd/core/clock.hpp>
 #include <chatd/core/ids.hpp>
 #include <chatd/core/route.hpp>
+#include <chatd/core/string_hash.hpp>
 
 #include <map>
 #include <memory>
@@ -26,18 +27,6 @@ struct route_target
 };
 
 using route_table = std::map<std::string, route_target, std::less<>>;
-
-/// Hash for unordered containers keyed by std::string that can be searched with a
-/// string_view (no temporary string, and so no allocation, per lookup).
-struct string_hash
-{
-    using is_transparent = void;
-
-    std::size_t operator()(std::string_view s) const noexcept
-    {
-        return std::hash<std::string_view>{}(s);
-    }
-};
 
 struct gateway_options
 {
@@ -149,7 +138,7 @@ private:
     route_table routes_;
     core::id_source& ids_;
     core::clock const& clock_;
-    std::unordered_map<std::string, std::shared_ptr<ws_session>, string_hash, std::equal_to<>>
+    std::unordered_map<std::string, std::shared_ptr<ws_session>, core::string_hash, std::equal_to<>>
         live_;
     std::size_t pending_ = 0;
     bool accepting_ = true;

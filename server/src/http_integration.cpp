@@ -51,15 +51,7 @@ void http_integration::invoke(core::event ev, completion done)
         return;
     }
     ++active_;
-    net::co_spawn(io_, run(std::move(j)), [](std::exception_ptr e) {
-        if (!e)
-            return;
-        try {
-            std::rethrow_exception(e);
-        } catch (std::exception const& ex) {
-            log::error(std::string("http integration: ") + ex.what());
-        }
-    });
+    net::co_spawn(io_, run(std::move(j)), log::if_thrown("http integration"));
 }
 
 net::awaitable<void> http_integration::run(job first)

@@ -3,24 +3,6 @@
 #include "log.hpp"
 
 namespace chatd::server {
-namespace {
-
-/// Completion for co_spawn: a coroutine that ended by throwing is logged, never lost.
-auto log_if_thrown(char const* what)
-{
-    return [what](std::exception_ptr e) {
-        if (!e)
-            return;
-        try {
-            std::rethrow_exception(e);
-        } catch (std::exception const& ex) {
-            log::error(std::string(what) + ": " + ex.what());
-        }
-    };
-}
-
-} // namespace
-
 listener::listener(net::io_context& ioc, tcp::endpoint where, http_context& ctx)
     : ioc_(ioc)
     , acceptor_(ioc)
@@ -34,7 +16,7 @@ listener::listener(net::io_context& ioc, tcp::endpoint where, http_context& ctx)
 
 void listener::run()
 {
-    net::co_spawn(ioc_, accept_loop(), log_if_thrown("accept loop ended"));
+    net::co_spawn(ioc_, accept_loop(), log::if_thrown("accept loop ended"));
 }
 
 void listener::stop()
@@ -57,7 +39,7 @@ net::awaitable<void> listener::accept_loop()
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        net::co_spawn(ioc_, serve_http(std::move(socket), ctx_), log_if_thrown("http session"));
+        net::co_spawn(ioc_, serve_http(std::move(socket), ctx_), log::if_thrown("http session"));
     }
 }
 

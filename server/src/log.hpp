@@ -1,5 +1,7 @@
 #pragma once
 
+#include <exception>
+#include <string>
 #include <string_view>
 
 namespace chatd::server::log {
@@ -36,6 +38,21 @@ inline void error(std::string_view t)
 inline void debug(std::string_view t)
 {
     write(level::debug, t);
+}
+
+/// A completion for co_spawn: a coroutine that ended by throwing is logged as "what: why",
+/// never lost silently.
+inline auto if_thrown(char const* what)
+{
+    return [what](std::exception_ptr e) {
+        if (!e)
+            return;
+        try {
+            std::rethrow_exception(e);
+        } catch (std::exception const& ex) {
+            error(std::string(what) + ": " + ex.what());
+        }
+    };
 }
 
 } // namespace chatd::server::log

@@ -1,3 +1,4 @@
+#include <chatd/core/string_hash.hpp>
 #include <chatd/storage/sqlite_store.hpp>
 
 #include <algorithm>
@@ -28,21 +29,26 @@ struct sqlite_store::impl
     // Read caches for the hot path: sendMessage must not query members per message. They are
     // filled from the database on first use, kept in step by every write, and dropped whole
     // whenever a transaction or savepoint rolls back (so they never show undone writes).
+    // Keyed by std::string, searched with string_view: no allocation per lookup.
+    template <class V>
+    using string_map = std::unordered_map<std::string, V, core::string_hash, std::equal_to<>>;
+    using string_set = std::unordered_set<std::string, core::string_hash, std::equal_to<>>;
+
     struct room_cache
     {
-        std::vector<core::member> members;   // join order
-        std::unordered_set<std::string> ids; // the same, for membership tests
+        std::vector<core::member> members; // join order
+        string_set ids;                    // the same, for membership tests
     };
 
-    std::unordered_map<std::string, core::connection_record> connections; // by id
-    std::unordered_set<std::string> known_rooms;                          // rooms known to exist
-    std::unordered_map<std::string, room_cache> rooms;                    // room id -> members
-    std::unordered_map<std::string, std::int64_t> last_seq; // room id -> newest stored seq
+    string_map<core::connection_record> connections; // by id
+    string_set known_rooms;                          // rooms known to exist
+    string_map<room_cache> rooms;                    // room id -> members
+    string_map<std::int64_t> last_seq;               // room id -> newest stored seq
 
     /// The cached members of a room, or nullptr when not loaded.
     room_cache const* room(std::string_view room_id) const
     {
-        auto it = rooms.find(std::string(room_id));
+        auto it = rooms.find(room_id);
         return it == rooms.end() ? nullptr : &it->second;
     }
 
@@ -61,16 +67,18 @@ struct sqlite_store::impl
 
     static void forget_member(room_cache& cache, std::string_view connection_id)
     {
-        std::string key(connection_id);
-        if (cache.ids.erase(key) == 0)
+        auto found = cache.ids.find(connection_id);
+        if (found == cache.ids.end())
             return;
-        std::erase_if(cache.members, [&](core::member const& m) { return m.connection_id == key; });
+        cache.ids.erase(found);
+        std::erase_if(cache.members,
+                      [&](core::member const& m) { return m.connection_id == connection_id; });
     }
 
     // Every connection id, for the tutorial's broadcast (its "table scan"), kept in step.
     bool ids_loaded = false;
     std::vector<std::string> all_ids;
-    std::unordered_map<std::string, std::size_t> id_slot; // id -> index in all_ids
+    string_map<std::size_t> id_slot; // id -> index in all_ids
 
     void add_id(std::string const& id)
     {
@@ -252,15 +260,14 @@ void sqlite_store::put_connection(core::connection_record const& c)
 
 std::optional<core::connection_record> sqlite_store::get_connection(std::string_view id)
 {
-    std::string key(id);
-    if (auto it = impl_->connections.find(key); it != impl_->connections.end())
+    if (auto it = impl_->connections.find(id); it != impl_->connections.end())
         return it->second;
     auto u = impl_->get_connection.run();
     u.bind(1, id);
     if (!u.step())
         return std::nullopt;
     core::connection_record rec{u.text(0), u.text(1), u.integer(2), u.text(3), u.text(4)};
-    impl_->connections.emplace(std::move(key), rec);
+    impl_->connections.emplace(std::string(id), rec);
     return rec;
 }
 
@@ -312,14 +319,13 @@ bool sqlite_store::create_room(std::string_view room_id, core::epoch_ms created_
 
 bool sqlite_store::room_exists(std::string_view room_id)
 {
-    std::string key(room_id);
-    if (impl_->known_rooms.contains(key))
+    if (impl_->known_rooms.contains(room_id))
         return true;
     auto u = impl_->room_exists.run();
     u.bind(1, room_id);
     bool exists = u.step();
     if (exists)
-        impl_->known_rooms.insert(std::move(key));
+        impl_->known_rooms.emplace(room_id);
     return exists;
 }
 
@@ -342,7 +348,7 @@ bool sqlite_store::add_member(std::string_view room_id,
     bool added = u.changes() == 1;
     if (added) {
         // Keep a cached member list in step (the foreign key guarantees the connection).
-        if (auto it = impl_->rooms.find(std::string(room_id)); it != impl_->rooms.end()) {
+        if (auto it = impl_->rooms.find(room_id); it != impl_->rooms.end()) {
             auto rec = get_connection(connection_id);
             it->second.members.push_back(
                 core::member{std::string(connection_id), rec ? rec->name : ""});
@@ -359,7 +365,7 @@ bool sqlite_store::remove_member(std::string_view room_id, std::string_view conn
     u.step();
     bool removed = u.changes() == 1;
     if (removed)
-        if (auto it = impl_->rooms.find(std::string(room_id)); it != impl_->rooms.end())
+        if (auto it = impl_->rooms.find(room_id); it != impl_->rooms.end())
             impl_->forget_member(it->second, connection_id);
     return removed;
 }
@@ -367,7 +373,7 @@ bool sqlite_store::remove_member(std::string_view room_id, std::string_view conn
 bool sqlite_store::is_member(std::string_view room_id, std::string_view connection_id)
 {
     if (auto const* cached = impl_->room(room_id))
-        return cached->ids.contains(std::string(connection_id));
+        return cached->ids.contains(connection_id);
     auto u = impl_->is_member.run();
     u.bind(1, room_id).bind(2, connection_id);
     return u.step();
@@ -388,15 +394,15 @@ core::message_record sqlite_store::append_message(std::string_view room_id,
 {
     // The room's newest seq is cached; on a miss it is read back from the messages' primary
     // key, so it is right after restarts and after rolled-back writes (caches are dropped then).
-    std::string key(room_id);
-    auto it = impl_->last_seq.find(key);
+    auto it = impl_->last_seq.find(room_id);
     if (it == impl_->last_seq.end()) {
         if (!room_exists(room_id))
-            throw core::store_error("append_message: room '" + key + "' does not exist");
+            throw core::store_error("append_message: room '" + std::string(room_id) +
+                                    "' does not exist");
         auto u = impl_->max_seq.run();
         u.bind(1, room_id);
         u.step();
-        it = impl_->last_seq.emplace(key, u.integer(0)).first;
+        it = impl_->last_seq.emplace(std::string(room_id), u.integer(0)).first;
     }
     auto seq = it->second + 1;
     auto u = impl_->insert_message.run();
@@ -408,7 +414,7 @@ core::message_record sqlite_store::append_message(std::string_view room_id,
         .bind(6, sent_at);
     u.step();
     it->second = seq; // only once the row is in
-    return core::message_record{std::move(key),
+    return core::message_record{std::string(room_id),
                                 seq,
                                 std::string(connection_id),
                                 std::string(name),
