@@ -190,7 +190,7 @@ public:
     }
 
 private:
-    auto& lowest() { return beast::get_lowest_layer(next_).socket(); }
+    auto& lowest() { return beast::get_lowest_layer(next_); }
 
     template <class MutableBuffers>
     void observe(MutableBuffers const& b, std::size_t n)

@@ -20,7 +20,7 @@ ws_session::ws_session(beast::tcp_stream stream,
                        gateway& gw,
                        core::connection_info info,
                        limits lim)
-    : ws_(std::move(stream), max_frame_bytes)
+    : ws_(stream.release_socket(), max_frame_bytes)
     , timer_(ws_.get_executor())
     , gw_(gw)
     , info_(std::move(info))
@@ -31,7 +31,6 @@ ws_session::ws_session(beast::tcp_stream stream,
 void ws_session::start(http::request<http::string_body> req, std::optional<std::string> subprotocol)
 {
     upgrade_request_ = std::move(req);
-    beast::get_lowest_layer(ws_).expires_never(); // the websocket layer keeps its own timers
     websocket::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(5); // also bounds the close handshake
     t.idle_timeout = websocket::stream_base::none();
@@ -238,7 +237,7 @@ void ws_session::on_write(error_code ec)
     if (ec) {
         drop_queue();
         error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored); // the read side then ends
+        beast::get_lowest_layer(ws_).close(ignored); // the read side then ends
         return;
     }
     if (!queue_.empty() && state_ != state::closed)
@@ -314,7 +313,7 @@ void ws_session::abort(int code, std::string reason)
     state_ = state::closing;
     drop_queue();
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
     if (!reading_)
         finish(net::error::operation_aborted);
 }

@@ -86,7 +86,9 @@ private:
     void drop_queue();
     void finish(error_code ec);
 
-    websocket::stream<frame_guard<beast::tcp_stream>> ws_;
+    // A plain socket under the frame guard: the HTTP phase's timers and stream state are left
+    // behind with the tcp_stream (its impl would cost ~0.5 KB per idle connection).
+    websocket::stream<frame_guard<tcp::socket>> ws_;
     net::steady_timer timer_;
     gateway& gw_;
     core::connection_info info_;

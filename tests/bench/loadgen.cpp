@@ -178,6 +178,7 @@ struct stats
     std::int64_t gaps = 0;
     std::int64_t acked = 0; // senders' own copies: chatd's "stored" acknowledgements
     std::vector<std::uint32_t> latency_us;
+    std::vector<std::uint32_t> ack_latency_us; // W6: each sender's own copy (chatd: after commit)
     std::int64_t measured_from_ns = 0;
 };
 
@@ -203,6 +204,27 @@ std::string frame(std::string_view payload)
     for (std::size_t i = 0; i < n; ++i)
         f.push_back(char(payload[i] ^ mask[i & 3]));
     return f;
+}
+
+/// A distinct Sec-WebSocket-Key per connection, as browsers send (serverless-offline, for one,
+/// tells concurrent handshakes apart by it): 16 bytes, base64.
+std::string ws_key(int index)
+{
+    static char const alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    unsigned char raw[16] = {};
+    std::uint64_t v = std::uint64_t(index) * 0x9E3779B97F4A7C15ull ^ std::uint64_t(getpid());
+    std::memcpy(raw, &v, 8);
+    std::memcpy(raw + 8, &index, sizeof index);
+    std::string out;
+    for (int i = 0; i < 15; i += 3) {
+        std::uint32_t n = (raw[i] << 16) | (raw[i + 1] << 8) | raw[i + 2];
+        for (int k = 18; k >= 0; k -= 6)
+            out += alphabet[(n >> k) & 63];
+    }
+    out += alphabet[raw[15] >> 2];
+    out += alphabet[(raw[15] & 3) << 4];
+    return out + "==";
 }
 
 class generator
@@ -303,8 +325,8 @@ private:
                 c.out = "GET " + o_.path + query + " HTTP/1.1\r\nHost: " + o_.host + ":" +
                         std::to_string(o_.port) +
                         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: "
-                        "13\r\n\r\n";
+                        "Sec-WebSocket-Key: " +
+                        ws_key(i) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
             }
             opened += wave;
             auto deadline = now_ns() + 30'000'000'000LL;
@@ -524,11 +546,15 @@ private:
         if (std::sscanf(
                 text.data() + m, "~%d.%" SCNd64 ".%" SCNd64 "~", &sender, &seq, &scheduled) != 3)
             return;
-        if (sender >= 0 && std::size_t(sender) < senders_.size() &&
-            senders_[std::size_t(sender)] == &c)
+        bool own = sender >= 0 && std::size_t(sender) < senders_.size() &&
+                   senders_[std::size_t(sender)] == &c;
+        if (own)
             ++total_acked_;
         if (scheduled < st_.measured_from_ns)
             return;
+        if (own && st_.ack_latency_us.size() < 5'000'000)
+            st_.ack_latency_us.push_back(
+                std::uint32_t(std::min<std::int64_t>((now - scheduled) / 1000, UINT32_MAX)));
         ++st_.delivered;
         auto& last = c.last_seq[sender];
         if (seq == last + 1 || last == 0)
@@ -554,10 +580,15 @@ private:
     {
         auto& l = st_.latency_us;
         std::sort(l.begin(), l.end());
-        auto pct = [&](double p) -> double {
-            if (l.empty())
+        auto& a = st_.ack_latency_us;
+        std::sort(a.begin(), a.end());
+        auto pct_of = [](std::vector<std::uint32_t> const& v, double p) -> double {
+            if (v.empty())
                 return -1;
-            return double(l[std::min(l.size() - 1, std::size_t(p * double(l.size())))]) / 1000.0;
+            return double(v[std::min(v.size() - 1, std::size_t(p * double(v.size())))]) / 1000.0;
+        };
+        auto pct = [&](double p) {
+            return pct_of(l, p);
         };
         double window = o_.duration;
         double server_cpu = s1.cpu - s0.cpu;
@@ -571,6 +602,7 @@ private:
             "\"delivered_per_s\":%.1f,\"server_cpu_s\":%.3f,\"deliveries_per_server_cpu_s\":%.1f,"
             "\"server_cpu_share\":%.3f,\"client_cpu_share\":%.3f,"
             "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+            "\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_p999_ms\":%.3f,"
             "\"connect_s\":%.3f,\"acked_total\":%" PRId64
             ",\"server_rss_before\":%ld,\"server_rss_connected\":%ld,\"rss_per_conn\":%.1f}\n",
             o_.label.c_str(),
@@ -594,6 +626,9 @@ private:
             pct(0.99),
             pct(0.999),
             l.empty() ? -1.0 : double(l.back()) / 1000.0,
+            pct_of(a, 0.5),
+            pct_of(a, 0.99),
+            pct_of(a, 0.999),
             connect_seconds_,
             total_acked_,
             before.rss,
