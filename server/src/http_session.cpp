@@ -140,9 +140,10 @@ upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
 
 /// load_static as a coroutine for co_spawn onto the file thread. Parameters are taken by
 /// value so the coroutine frame owns them (a capturing lambda coroutine would not).
-net::awaitable<static_file> load_static_async(std::filesystem::path root, std::string target)
+net::awaitable<static_file>
+load_static_async(std::filesystem::path root, std::string target, conditional cond)
 {
-    co_return load_static(root, target);
+    co_return load_static(root, target, cond);
 }
 
 /// Everything that is not an upgrade.
@@ -169,15 +170,30 @@ net::awaitable<response> handle_plain(request const& req, http_context& ctx)
         co_return res;
     }
     // File reads block: do them on the file thread, then come back here.
-    auto file =
-        co_await net::co_spawn(ctx.files,
-                               load_static_async(ctx.static_root, std::string(req.target())),
-                               net::use_awaitable);
+    conditional cond;
+    if (auto it = req.find(http::field::if_none_match); it != req.end())
+        cond.if_none_match = std::string(it->value());
+    if (auto it = req.find(http::field::if_modified_since); it != req.end())
+        cond.if_modified_since = std::string(it->value());
+    auto file = co_await net::co_spawn(
+        ctx.files,
+        load_static_async(ctx.static_root, std::string(req.target()), std::move(cond)),
+        net::use_awaitable);
     auto res = text_response(v, static_cast<http::status>(file.status), std::move(file.body));
     res.set(http::field::content_type, file.content_type);
+    // no-cache: the browser keeps the file but asks every time (a 304 when unchanged), so
+    // edits to a client under --static show up on the next reload.
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Content-Type-Options", "nosniff");
+    res.set("Content-Security-Policy", content_security_policy);
+    res.set("Referrer-Policy", "no-referrer");
+    if (!file.etag.empty()) {
+        res.set(http::field::etag, file.etag);
+        res.set(http::field::last_modified, file.last_modified);
+    }
     res.prepare_payload();
+    if (file.status == 304)
+        res.erase(http::field::content_length); // a 304 has no body and describes none
     co_return res;
 }
 
@@ -237,7 +253,7 @@ net::awaitable<void> serve_http(tcp::socket socket, http_context& ctx)
         auto res = co_await handle_plain(req, ctx);
         res.keep_alive(req.keep_alive());
         bool head = req.method() == http::verb::head;
-        if (head) {
+        if (head && res.result() != http::status::not_modified) {
             auto size = res.body().size();
             res.body().clear();
             res.content_length(size);

@@ -93,3 +93,49 @@ TEST_CASE("management API: which targets it owns")
     CHECK_FALSE(is_management_target("/dev"));
     CHECK_FALSE(is_management_target("/index.html?x=/@connections"));
 }
+
+TEST_CASE("static files: HTTP dates both ways")
+{
+    CHECK(format_http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
+    CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == 784111777);
+    CHECK(format_http_date(0) == "Thu, 01 Jan 1970 00:00:00 GMT");
+    CHECK(parse_http_date(format_http_date(1795000000)) == 1795000000);
+    for (auto bad : {"",
+                     "Sunday, 06-Nov-94 08:49:37 GMT",
+                     "Sun Nov  6 08:49:37 1994",
+                     "Sun, 06 Foo 1994 08:49:37 GMT",
+                     "Sun, 32 Nov 1994 08:49:37 GMT",
+                     "Sun, 06 Nov 1994 25:49:37 GMT",
+                     "Sun, 06 Nov 1994 08:49:37 UTC"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_http_date(bad));
+    }
+}
+
+TEST_CASE("static files: If-None-Match matching")
+{
+    CHECK(etag_matches("\"a-1\"", "\"a-1\""));
+    CHECK(etag_matches("W/\"a-1\"", "\"a-1\""));
+    CHECK(etag_matches("\"x\", \"a-1\"", "\"a-1\""));
+    CHECK(etag_matches("*", "\"a-1\""));
+    CHECK_FALSE(etag_matches("\"a-2\"", "\"a-1\""));
+    CHECK_FALSE(etag_matches("", "\"a-1\""));
+    CHECK_FALSE(etag_matches(" , ", "\"a-1\""));
+}
+
+TEST_CASE("static files: validators and 304")
+{
+    site s;
+    auto f = load_static(s.root, "/app.js");
+    REQUIRE(f.status == 200);
+    CHECK(!f.etag.empty());
+    CHECK(parse_http_date(f.last_modified));
+    auto again = load_static(s.root, "/app.js", conditional{f.etag, {}});
+    CHECK(again.status == 304);
+    CHECK(again.body.empty());
+    CHECK(load_static(s.root, "/app.js", conditional{"\"zz\"", {}}).status == 200);
+    CHECK(load_static(s.root, "/app.js", conditional{{}, f.last_modified}).status == 304);
+    CHECK(load_static(s.root, "/app.js", conditional{{}, "Thu, 01 Jan 1970 00:00:00 GMT"}).status ==
+          200);
+    CHECK(load_static(s.root, "/missing", conditional{"*", {}}).status == 404);
+}
