@@ -1,6 +1,9 @@
 #include "config.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string_view>
@@ -172,11 +175,47 @@ std::vector<option> const& options()
          }},
         {"--log-level",
          "CHATD_LOG_LEVEL",
-         "debug, info, warn or error (default info)",
+         "debug, info, warn or error (default info; info logs one line per event)",
          [](config& c, std::string const& v) -> std::optional<std::string> {
              if (v != "debug" && v != "info" && v != "warn" && v != "error")
                  return "must be debug, info, warn or error";
              c.log_level = v;
+             return std::nullopt;
+         }},
+        {"--log-format",
+         "CHATD_LOG_FORMAT",
+         "text or json: one line per log entry (default text)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v != "text" && v != "json")
+                 return "must be text or json";
+             c.log_format = v;
+             return std::nullopt;
+         }},
+        {"--tls-cert",
+         "CHATD_TLS_CERT",
+         "PEM certificate (chain) file: serve wss:// and https:// (needs --tls-key)",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must name a file";
+             c.tls_cert = v;
+             return std::nullopt;
+         }},
+        {"--tls-key",
+         "CHATD_TLS_KEY",
+         "PEM private key file for --tls-cert",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must name a file";
+             c.tls_key = v;
+             return std::nullopt;
+         }},
+        {"--config",
+         "CHATD_CONFIG",
+         "read settings from FILE: lines 'key = value', keys as the flags without --",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v.empty())
+                 return "must name a file";
+             c.config_file = v;
              return std::nullopt;
          }},
     };
@@ -200,6 +239,63 @@ std::string usage()
     return out;
 }
 
+namespace {
+
+std::string trim(std::string_view s)
+{
+    auto b = s.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos)
+        return {};
+    auto e = s.find_last_not_of(" \t\r");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+option const* find_option(std::string_view flag)
+{
+    for (auto const& o : options())
+        if (flag == o.flag)
+            return &o;
+    return nullptr;
+}
+
+/// Apply a settings file: "key = value" lines, '#' comments, optional quotes around values.
+/// Returns the error line, if any.
+std::optional<std::string> apply_file(config& cfg, std::string const& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        return "--config '" + path + "': cannot read it: " + std::strerror(errno);
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        auto where = "--config '" + path + "' line " + std::to_string(number) + ": ";
+        auto text = trim(line);
+        if (text.empty() || text.front() == '#')
+            continue;
+        auto eq = text.find('=');
+        if (eq == std::string::npos)
+            return where + "expected 'key = value', got '" + text + "'";
+        auto key = trim(std::string_view(text).substr(0, eq));
+        auto value = trim(std::string_view(text).substr(eq + 1));
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+            value.back() == value.front())
+            value = value.substr(1, value.size() - 2);
+        auto const* o = key.rfind("--", 0) == 0 ? nullptr : find_option("--" + key);
+        if (!o)
+            return where + "unknown key '" + key +
+                   "' (the keys are the flags of chatd --help "
+                   "without the leading --)";
+        if (key == "config")
+            return where + "a config file cannot name another config file";
+        if (auto err = o->set(cfg, value))
+            return where + key + " '" + value + "': " + *err;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 parse_result parse_config(std::vector<std::string> const& args,
                           char const* (*getenv_fn)(char const*))
 {
@@ -210,7 +306,22 @@ parse_result parse_config(std::vector<std::string> const& args,
         r.exit_code = 2;
         return r;
     };
-    // Environment first, so that flags override it.
+    // The file first (named by the flag, else by CHATD_CONFIG), then the environment, then the
+    // flags: each layer overrides the one before.
+    std::string file;
+    if (char const* v = getenv_fn("CHATD_CONFIG"))
+        file = v;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size())
+            file = args[i + 1];
+        else if (args[i].rfind("--config=", 0) == 0)
+            file = args[i].substr(9);
+    }
+    if (!file.empty()) {
+        if (auto err = apply_file(cfg, file))
+            return fail(*err);
+        cfg.config_file = file;
+    }
     for (auto const& o : options()) {
         if (char const* v = getenv_fn(o.env)) {
             if (auto err = o.set(cfg, v))
@@ -234,10 +345,7 @@ parse_result parse_config(std::vector<std::string> const& args,
             arg = arg.substr(0, eq);
             has_value = true;
         }
-        option const* found = nullptr;
-        for (auto const& o : options())
-            if (arg == o.flag)
-                found = &o;
+        option const* found = find_option(arg);
         if (!found)
             return fail("unknown option '" + arg + "' (see chatd --help)");
         if (!has_value) {
@@ -248,6 +356,9 @@ parse_result parse_config(std::vector<std::string> const& args,
         if (auto err = found->set(cfg, value))
             return fail(arg + " '" + value + "': " + *err);
     }
+    if (cfg.tls_cert.empty() != cfg.tls_key.empty())
+        return fail(cfg.tls_cert.empty() ? "--tls-key needs --tls-cert as well"
+                                         : "--tls-cert needs --tls-key as well");
     r.cfg = std::move(cfg);
     return r;
 }

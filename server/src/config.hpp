@@ -8,8 +8,9 @@
 
 namespace chatd::server {
 
-/// Everything chatd can be told at start. Each field has a flag and an environment variable;
-/// a flag beats the variable, the variable beats the default.
+/// Everything chatd can be told at start. Each field has a flag, an environment variable and
+/// a key in the --config file: a flag beats the variable, the variable beats the file, the
+/// file beats the default.
 struct config
 {
     std::string host = "127.0.0.1";
@@ -20,8 +21,12 @@ struct config
     std::string api_id = "chatdlocal";
     std::size_t max_message_bytes = 8192;
     std::string log_level = "info";
-    std::string routes_file;                     ///< empty: the chat app's routes
-    std::string event_log;                       ///< empty: off; "-": stderr
+    std::string log_format = "text"; ///< "text" or "json"
+    std::string config_file;         ///< where the settings came from, if a file
+    std::string tls_cert;            ///< PEM certificate chain; with tls_key: wss:// and https://
+    std::string tls_key;             ///< PEM private key
+    std::string routes_file;         ///< empty: the chat app's routes
+    std::string event_log;           ///< empty: off; "-": stderr
     std::int64_t integration_timeout_ms = 29000; ///< API Gateway's maximum
     std::int64_t idle_timeout_ms = 600000;       ///< API Gateway: 10 minutes
     std::int64_t max_duration_ms = 7200000;      ///< API Gateway: 2 hours
@@ -38,7 +43,8 @@ struct parse_result
     int exit_code = 0;         ///< when cfg is empty: 0 for help/version, 2 for an error
 };
 
-/// Read flags (argv) and CHATD_* environment variables. `getenv` is injected for tests.
+/// Read the --config file (or CHATD_CONFIG), CHATD_* environment variables and flags (argv).
+/// `getenv` is injected for tests.
 parse_result parse_config(std::vector<std::string> const& args,
                           char const* (*getenv_fn)(char const*));
 

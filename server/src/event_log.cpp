@@ -37,6 +37,8 @@ void event_log::write(std::string line)
         return;
     if (queue_.size() >= max_queued_lines) {
         ++dropped_;
+        if (drop_counter_)
+            drop_counter_->fetch_add(1, std::memory_order_relaxed);
         return;
     }
     queue_.push_back(std::move(line));

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -29,6 +31,9 @@ public:
     /// Write what is queued and stop the thread. Idempotent.
     void close();
 
+    /// Also count dropped lines here (for /metrics). Set before the first write.
+    void count_drops_in(std::atomic<std::uint64_t>* counter) { drop_counter_ = counter; }
+
 private:
     void loop();
 
@@ -38,6 +43,7 @@ private:
     std::condition_variable wake_;
     std::deque<std::string> queue_;
     std::size_t dropped_ = 0;
+    std::atomic<std::uint64_t>* drop_counter_ = nullptr;
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -21,7 +21,10 @@ gateway::gateway(net::any_io_executor io,
     , routes_(std::move(routes))
     , ids_(ids)
     , clock_(clk)
-{}
+{
+    for (auto& [key, route] : routes_)
+        route.key = key;
+}
 
 std::string gateway::new_id()
 {
@@ -53,10 +56,39 @@ void gateway::note(core::event const& ev)
         options_.events->write(core::serialize(ev));
 }
 
+void gateway::record(std::string_view event,
+                     std::string_view connection_id,
+                     std::string_view route,
+                     invocation_result const& result,
+                     steady::time_point started)
+{
+    using st = invocation_result::status;
+    double seconds = std::chrono::duration<double>(steady::now() - started).count();
+    stats().integration_seconds.observe(seconds);
+    auto outcome = result.st == st::ok               ? "ok"
+                   : result.st == st::function_error ? "function_error"
+                                                     : "timeout";
+    stats().integration_outcomes.add(outcome);
+    if (!log::enabled(result.st == st::ok ? log::level::info : log::level::warn))
+        return;
+    log::event_fields f;
+    f.event = event;
+    f.connection_id = connection_id;
+    f.route = route;
+    f.outcome = outcome;
+    f.latency_ms = seconds * 1000;
+    if (result.st == st::ok)
+        f.code = result.out.status_code;
+    else
+        f.detail = result.error;
+    log::event(result.st == st::ok ? log::level::info : log::level::warn, f);
+}
+
 void gateway::opened(std::shared_ptr<ws_session> const& s)
 {
     live_.emplace(s->info().connection_id, s);
-    log::debug("connected " + s->info().connection_id + " from " + s->info().identity.source_ip);
+    stats().connects.fetch_add(1, std::memory_order_relaxed);
+    stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
 }
 
 void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
@@ -64,33 +96,42 @@ void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
     auto now = clock_.now();
     s->touch(now);
     auto request_id = new_id();
+    auto started = steady::now();
     auto key = selector_.select(text);
     route_target const* route = key ? find_route(*key) : nullptr;
+    stats().messages_in.add(route ? route->key : std::string_view{});
     if (!route || !route->target) {
         // contract(no-route): no match and no $default -> Forbidden frame, connection stays.
         send_gateway_frame(*s, "Forbidden", request_id);
         s->event_done();
+        if (log::enabled(log::level::info))
+            log::event(
+                log::level::info,
+                {"MESSAGE", s->info().connection_id, key ? *key : "", "no_route", -1, -1, {}});
         return;
     }
     auto ev = core::make_message_event(s->info(), *key, request_id, new_id(), now, std::move(text));
     note(ev);
     ++pending_;
     route->target->invoke(
-        std::move(ev), [this, s, route, request_id](invocation_result result) mutable {
+        std::move(ev), [this, s, route, request_id, started](invocation_result result) mutable {
             // dispatch: integrations complete on the I/O thread, so this usually runs inline.
-            net::dispatch(io_, [this, s, route, request_id, result = std::move(result)]() mutable {
-                --pending_;
-                finish_message(s, *route, request_id, std::move(result));
-            });
+            net::dispatch(
+                io_, [this, s, route, request_id, started, result = std::move(result)]() mutable {
+                    --pending_;
+                    finish_message(s, *route, request_id, std::move(result), started);
+                });
         });
 }
 
 void gateway::finish_message(std::shared_ptr<ws_session> const& s,
                              route_target const& route,
                              std::string const& request_id,
-                             invocation_result result)
+                             invocation_result result,
+                             steady::time_point started)
 {
     s->event_done();
+    record("MESSAGE", s->info().connection_id, route.key, result, started);
     switch (result.st) {
     case invocation_result::status::function_error:
         // contract(integration-error): the caller gets the gateway's frame; it stays open.
@@ -104,8 +145,9 @@ void gateway::finish_message(std::shared_ptr<ws_session> const& s,
         break;
     }
     // contract(route-response): only two-way routes return the body, whatever the status.
-    if (route.two_way && result.out.body && !result.out.body->empty())
-        s->deliver(std::make_shared<std::string const>(*result.out.body));
+    if (route.two_way && result.out.body && !result.out.body->empty() &&
+        s->deliver(std::make_shared<std::string const>(*result.out.body)) == post_status::ok)
+        stats().replies_out.fetch_add(1, std::memory_order_relaxed);
     apply(result.out);
 }
 
@@ -122,7 +164,8 @@ void gateway::send_gateway_frame(ws_session& s,
         .append("\", \"requestId\":\"")
         .append(request_id)
         .append("\"}");
-    s.deliver(std::make_shared<std::string const>(std::move(frame)));
+    if (s.deliver(std::make_shared<std::string const>(std::move(frame))) == post_status::ok)
+        stats().errors_out.fetch_add(1, std::memory_order_relaxed);
 }
 
 void gateway::apply(core::outcome const& out)
@@ -140,22 +183,35 @@ void gateway::apply(core::outcome const& out)
 void gateway::on_closed(core::connection_info const& info, int code, std::string reason)
 {
     live_.erase(info.connection_id);
-    log::debug("disconnected " + info.connection_id + " code " + std::to_string(code));
+    stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
+    stats().disconnects.add(std::to_string(code));
     auto const* route = find_route("$disconnect");
-    if (!route || !route->target)
+    if (!route || !route->target) {
+        if (log::enabled(log::level::info))
+            log::event(log::level::info,
+                       {"DISCONNECT", info.connection_id, "", "ok", -1, code, reason});
         return;
+    }
     auto ev = core::make_disconnect_event(info, new_id(), clock_.now(), code, std::move(reason));
     note(ev);
     ++pending_;
     // contract(disconnect): results and errors of $disconnect are ignored, but the
     // management API calls it made still happen (memberLeft to the others).
-    route->target->invoke(std::move(ev), [this](invocation_result result) mutable {
-        net::dispatch(io_, [this, result = std::move(result)]() mutable {
-            --pending_;
-            if (result.st == invocation_result::status::ok)
-                apply(result.out);
+    route->target->invoke(
+        std::move(ev),
+        [this, id = info.connection_id, code, started = steady::now()](
+            invocation_result result) mutable {
+            net::dispatch(
+                io_,
+                [this, id = std::move(id), code, started, result = std::move(result)]() mutable {
+                    --pending_;
+                    if (result.st == invocation_result::status::ok)
+                        result.out.status_code = code; // the close code, for the log
+                    record("DISCONNECT", id, "$disconnect", result, started);
+                    if (result.st == invocation_result::status::ok)
+                        apply(result.out);
+                });
         });
-    });
 }
 
 post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::string const> data)
@@ -163,7 +219,12 @@ post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::s
     auto it = live_.find(connection_id);
     if (it == live_.end())
         return post_status::gone;
-    return it->second->deliver(std::move(data));
+    auto st = it->second->deliver(std::move(data));
+    if (st == post_status::ok)
+        stats().posts_out.fetch_add(1, std::memory_order_relaxed);
+    else if (st == post_status::limit)
+        stats().drops.add("client_write_queue");
+    return st;
 }
 
 std::optional<gateway::connection_view> gateway::get(std::string_view connection_id) const

@@ -5,6 +5,7 @@
 #include <chatd/core/route.hpp>
 #include <chatd/core/string_hash.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 
 #include "event_log.hpp"
 #include "integration.hpp"
+#include "metrics.hpp"
 #include "net.hpp"
 #include "ws_session.hpp"
 
@@ -24,6 +26,7 @@ struct route_target
 {
     integration* target = nullptr;
     bool two_way = false;
+    std::string_view key; ///< the route key (set by the gateway; points into its table)
 };
 
 using route_table = std::map<std::string, route_target, std::less<>>;
@@ -34,6 +37,7 @@ struct gateway_options
     std::string api_id;
     ws_session::limits session_limits;
     event_log* events = nullptr; ///< --event-log, when given
+    metrics* stats = nullptr;    ///< required
 };
 
 /// The API Gateway stand-in: owns the open connections, builds every event, selects routes,
@@ -58,6 +62,17 @@ public:
     std::string trace_id();
 
     route_target const* find_route(std::string_view key) const;
+
+    metrics& stats() const { return *options_.stats; }
+
+    using steady = std::chrono::steady_clock;
+
+    /// Count and log one finished event: the integration's latency and outcome, one line.
+    void record(std::string_view event,
+                std::string_view connection_id,
+                std::string_view route,
+                invocation_result const& result,
+                steady::time_point started);
 
     /// Invoke `route` with `ev` and complete `token` on the I/O thread with the
     /// invocation_result. Used by the handshake coroutine for $connect.
@@ -128,7 +143,8 @@ private:
     void finish_message(std::shared_ptr<ws_session> const& s,
                         route_target const& route,
                         std::string const& request_id,
-                        invocation_result result);
+                        invocation_result result,
+                        steady::time_point started);
     void apply(core::outcome const& out);
     void send_gateway_frame(ws_session& s, std::string_view message, std::string_view request_id);
 

@@ -106,18 +106,24 @@ upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
                                            forwarded_port(stream),
                                            ctx.forwarded_proto);
         // contract(connect): the upgrade waits for $connect; its result decides the handshake.
+        auto started = gateway::steady::now();
         auto result = co_await gw.async_invoke(*route, std::move(ev), net::use_awaitable);
+        gw.record("CONNECT", info.connection_id, "$connect", result, started);
         using st = invocation_result::status;
         if (result.st == st::function_error) {
-            log::warn("$connect failed for " + info.connection_id + ": " + result.error);
+            gw.stats().connects_refused.add("502");
             co_return text_response(v, http::status::bad_gateway, "");
         }
-        if (result.st == st::timeout)
+        if (result.st == st::timeout) {
+            gw.stats().connects_refused.add("504");
             co_return text_response(v, http::status::gateway_timeout, "");
+        }
         int code = result.out.status_code;
         if (code < 200 || code > 299) {
-            log::info("$connect refused " + info.connection_id + " with " + std::to_string(code) +
-                      (result.out.body ? ": " + *result.out.body : std::string()));
+            gw.stats().connects_refused.add(std::to_string(code));
+            if (result.out.body && log::enabled(log::level::info))
+                log::info("$connect refused " + info.connection_id + " with " +
+                          std::to_string(code) + ": " + *result.out.body);
             response res{static_cast<http::status>(code), v};
             res.set(http::field::server, "chatd");
             res.prepare_payload();
@@ -131,6 +137,8 @@ upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
             co_return text_response(
                 v, http::status::service_unavailable, "chatd is shutting down\n");
         }
+    } else if (log::enabled(log::level::info)) {
+        log::event(log::level::info, {"CONNECT", info.connection_id, "", "ok", -1, -1, {}});
     }
     auto session = std::make_shared<ws_session>(
         std::move(stream), gw, std::move(info), gw.options().session_limits);
@@ -153,8 +161,18 @@ net::awaitable<response> handle_plain(request const& req, http_context& ctx)
     auto path = path_of(req.target());
     if (path == "/healthz")
         co_return text_response(v, http::status::ok, "ok\n");
-    if (is_management_target(req.target()))
-        co_return handle_management(ctx.gw, ctx.ids, req);
+    if (path == "/metrics") {
+        auto res = text_response(v, http::status::ok, ctx.gw.stats().render());
+        res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.set(http::field::cache_control, "no-store");
+        co_return res;
+    }
+    if (is_management_target(req.target())) {
+        auto res = handle_management(ctx.gw, ctx.ids, req);
+        ctx.gw.stats().management_calls.add(std::string(req.method_string()) + " " +
+                                            std::to_string(res.result_int()));
+        co_return res;
+    }
     if (path != "/" && is_ws_path(path, ctx.gw.options().stage)) {
         // contract(upgrade-required): a plain GET of the WebSocket URL -> 426.
         auto res =

@@ -40,7 +40,9 @@ server::server(config cfg)
     : cfg_(std::move(cfg))
 {
     log::set_level(parse_level(cfg_.log_level));
-    storage_ = std::make_unique<storage_worker>(cfg_.db, max_storage_queue, ioc_.get_executor());
+    log::set_format(cfg_.log_format == "json" ? log::format::json : log::format::text);
+    storage_ =
+        std::make_unique<storage_worker>(cfg_.db, max_storage_queue, ioc_.get_executor(), stats_);
 
     core::chat_options opts;
     opts.max_message_bytes = cfg_.max_message_bytes;
@@ -70,7 +72,7 @@ server::server(config cfg)
                     std::chrono::milliseconds(cfg_.integration_timeout_ms));
             target = slot.get();
         }
-        routes[key] = route_target{target, spec.two_way};
+        routes[key] = route_target{target, spec.two_way, {}};
         keys.insert(key);
     }
     auto expr = core::selection_expression::parse(api.selection_expression);
@@ -82,7 +84,8 @@ server::server(config cfg)
                                            max_in_flight_per_connection,
                                            std::chrono::milliseconds(cfg_.idle_timeout_ms),
                                            std::chrono::milliseconds(cfg_.max_duration_ms)},
-                        events_.get()},
+                        events_.get(),
+                        &stats_},
         core::route_selector(*expr, std::move(keys)),
         std::move(routes),
         ids_,
@@ -113,6 +116,7 @@ server::~server()
     if (storage_)
         storage_->stop();
     files_.join();
+    log::stop();
 }
 
 int server::run()
@@ -122,12 +126,15 @@ int server::run()
             on_signal(sig);
     });
     listener_->run();
+    // From here on, log lines are written by a thread of their own.
+    log::start(&stats_.log_lines_dropped);
     ioc_.run();
     // Every $disconnect has been queued by now; finish and commit them before exiting.
     storage_->stop();
     if (events_)
         events_->close();
     log::info("chatd stopped");
+    log::stop();
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "http_integration.hpp"
 #include "http_session.hpp"
 #include "listener.hpp"
+#include "metrics.hpp"
 #include "net.hpp"
 #include "storage_worker.hpp"
 
@@ -51,6 +52,7 @@ private:
     api_definition load_api() const;
 
     config cfg_;
+    metrics stats_; // before everything that reports into it
     core::system_clock clock_;
     core::random_id_source ids_;
     net::io_context ioc_{1};

@@ -1,5 +1,6 @@
 #include "storage_worker.hpp"
 
+#include <chrono>
 #include <vector>
 
 #include "log.hpp"
@@ -26,9 +27,11 @@ std::unique_ptr<storage::checkpointer> start_checkpointer(storage::sqlite_store&
 
 storage_worker::storage_worker(std::string const& db_path,
                                std::size_t max_queue,
-                               net::any_io_executor completions)
+                               net::any_io_executor completions,
+                               metrics& stats)
     : store_(db_path)
     , checkpointer_(start_checkpointer(store_, db_path))
+    , stats_(stats)
     , completions_(std::move(completions))
     , max_queue_(max_queue)
     , thread_([this] { loop(); })
@@ -41,15 +44,19 @@ storage_worker::~storage_worker()
 
 void storage_worker::submit(std::unique_ptr<storage_task> task)
 {
+    bool stopping = false;
     {
         std::lock_guard lock(mutex_);
-        if (!stopping_ && queue_.size() < max_queue_) {
+        stopping = stopping_;
+        if (!stopping && queue_.size() < max_queue_) {
             queue_.push_back(std::move(task));
             wake_.notify_one();
             return;
         }
     }
-    task->failed(stopping_ ? "storage is shutting down" : "storage queue is full");
+    if (!stopping)
+        stats_.drops.add("storage");
+    task->failed(stopping ? "storage is shutting down" : "storage queue is full");
 }
 
 void storage_worker::stop()
@@ -101,6 +108,7 @@ void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
             e = why.empty() ? "storage error" : why;
         finish();
     };
+    auto started = std::chrono::steady_clock::now();
     try {
         store_.begin_batch();
     } catch (std::exception const& e) {
@@ -132,6 +140,9 @@ void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
         }
         return fail_all(e.what());
     }
+    stats_.sqlite_commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    stats_.sqlite_batch_events.observe(double(batch.size()));
     finish();
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "metrics.hpp"
 #include "net.hpp"
 
 namespace chatd::server {
@@ -45,7 +46,8 @@ public:
     /// the storage thread. Throws core::store_error.
     storage_worker(std::string const& db_path,
                    std::size_t max_queue,
-                   net::any_io_executor completions);
+                   net::any_io_executor completions,
+                   metrics& stats);
     ~storage_worker();
 
     storage_worker(storage_worker const&) = delete;
@@ -63,6 +65,7 @@ private:
 
     storage::sqlite_store store_;
     std::unique_ptr<storage::checkpointer> checkpointer_; ///< none for ":memory:"
+    metrics& stats_;
     net::any_io_executor completions_;
     std::size_t max_queue_;
     std::mutex mutex_;

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <string>
 
 #include "config.hpp"
@@ -84,4 +87,105 @@ TEST_CASE("config: --help and --version")
     for (auto flag : {"--host", "--port", "--db", "--stage", "--static", "CHATD_PORT"})
         CHECK(h.output.find(flag) != std::string::npos);
     CHECK(parse({"--version"}).output.find("chatd ") == 0);
+}
+
+namespace {
+
+struct config_file
+{
+    std::string path;
+
+    explicit config_file(std::string const& text)
+    {
+        path = (std::filesystem::temp_directory_path() /
+                ("chatd-config-" + std::to_string(std::random_device{}()) + ".conf"))
+                   .string();
+        std::ofstream(path) << text;
+    }
+
+    ~config_file() { std::filesystem::remove(path); }
+};
+
+} // namespace
+
+TEST_CASE("config: a file, then the environment, then flags")
+{
+    config_file f("# chatd settings\n"
+                  "port = 9001\n"
+                  "  db = \"/tmp/from-file.db\"  \n"
+                  "stage = 'prod'\n"
+                  "\n"
+                  "idle-timeout = 30\n"
+                  "log-format = json\n");
+    auto r = parse({"--config", f.path});
+    REQUIRE(r.cfg);
+    CHECK(r.cfg->port == 9001);
+    CHECK(r.cfg->db == "/tmp/from-file.db");
+    CHECK(r.cfg->stage == "prod");
+    CHECK(r.cfg->idle_timeout_ms == 30000);
+    CHECK(r.cfg->log_format == "json");
+    CHECK(r.cfg->host == "127.0.0.1"); // not in the file: the default
+    CHECK(r.cfg->config_file == f.path);
+
+    r = parse({"--config", f.path}, {{"CHATD_PORT", "9002"}});
+    REQUIRE(r.cfg);
+    CHECK(r.cfg->port == 9002);
+    CHECK(r.cfg->stage == "prod");
+
+    r = parse({"--config=" + f.path, "--port", "9003"}, {{"CHATD_PORT", "9002"}});
+    REQUIRE(r.cfg);
+    CHECK(r.cfg->port == 9003);
+
+    // CHATD_CONFIG names the file when the flag does not.
+    r = parse({}, {{"CHATD_CONFIG", f.path}});
+    REQUIRE(r.cfg);
+    CHECK(r.cfg->port == 9001);
+}
+
+TEST_CASE("config: file errors name the file - the line and the setting")
+{
+    {
+        config_file f("port = 8080\nprot = 9000\n");
+        auto r = parse({"--config", f.path});
+        CHECK_FALSE(r.cfg);
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find("line 2: unknown key 'prot'") != std::string::npos);
+        CHECK(r.output.find(f.path) != std::string::npos);
+    }
+    {
+        config_file f("port = 70000\n");
+        auto r = parse({"--config", f.path});
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find("line 1: port '70000': must be") != std::string::npos);
+    }
+    {
+        config_file f("just words\n");
+        CHECK(parse({"--config", f.path}).output.find("expected 'key = value'") !=
+              std::string::npos);
+    }
+    {
+        config_file f("config = other.conf\n");
+        CHECK(parse({"--config", f.path}).output.find("cannot name another config file") !=
+              std::string::npos);
+    }
+    {
+        config_file f("--port = 1\n");
+        CHECK(parse({"--config", f.path}).output.find("unknown key '--port'") != std::string::npos);
+    }
+    auto r = parse({"--config", "/nonexistent/chatd.conf"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.output.find("cannot read it") != std::string::npos);
+}
+
+TEST_CASE("config: TLS needs both files - log format is text or json")
+{
+    CHECK(parse({"--tls-cert", "c.pem"}).output.find("--tls-cert needs --tls-key") !=
+          std::string::npos);
+    CHECK(parse({"--tls-key", "k.pem"}).output.find("--tls-key needs --tls-cert") !=
+          std::string::npos);
+    auto r = parse({"--tls-cert", "c.pem", "--tls-key", "k.pem"});
+    REQUIRE(r.cfg);
+    CHECK(r.cfg->tls_cert == "c.pem");
+    CHECK(parse({"--log-format", "xml"}).exit_code == 2);
+    CHECK(parse({}, {{"CHATD_LOG_FORMAT", "json"}}).cfg->log_format == "json");
 }
