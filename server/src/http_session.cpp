@@ -3,6 +3,7 @@
 #include <chatd/core/event.hpp>
 
 #include <chrono>
+#include <type_traits>
 
 #include "gateway.hpp"
 #include "log.hpp"
@@ -16,6 +17,7 @@ using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
 constexpr auto request_timeout = std::chrono::seconds(30);
+constexpr auto tls_handshake_timeout = std::chrono::seconds(10);
 constexpr std::size_t max_header_bytes = 16 * 1024;
 constexpr std::size_t max_other_body_bytes = 64 * 1024;
 
@@ -45,10 +47,10 @@ bool is_ws_path(std::string_view path, std::string const& stage)
     return rest.empty() || rest == "/";
 }
 
-std::string source_ip(beast::tcp_stream& stream)
+std::string source_ip(tcp::socket& socket)
 {
     error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
+    auto ep = socket.remote_endpoint(ec);
     if (ec)
         return "";
     auto addr = ep.address();
@@ -57,18 +59,30 @@ std::string source_ip(beast::tcp_stream& stream)
     return addr.to_string();
 }
 
-std::string forwarded_port(beast::tcp_stream& stream)
+std::string forwarded_port(tcp::socket& socket)
 {
     error_code ec;
-    auto ep = stream.socket().local_endpoint(ec);
+    auto ep = socket.local_endpoint(ec);
     return ec ? "" : std::to_string(ep.port());
+}
+
+/// The stream a ws_session takes over: the bare socket, or the whole TLS stream.
+transport make_transport(beast::tcp_stream& stream)
+{
+    return transport(stream.release_socket());
+}
+
+transport make_transport(tls_stream& stream)
+{
+    return transport(std::move(stream));
 }
 
 /// Run $connect for an upgrade request; on success hand the stream to a ws_session.
 /// Returns the HTTP response to send when the handshake is refused.
-net::awaitable<std::optional<response>>
-upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
+template <class Stream>
+net::awaitable<std::optional<response>> upgrade(Stream& stream, request req, http_context& ctx)
 {
+    auto& socket = beast::get_lowest_layer(stream).socket();
     auto& gw = ctx.gw;
     auto const v = req.version();
     if (!is_ws_path(path_of(req.target()), gw.options().stage))
@@ -80,7 +94,7 @@ upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
     core::connection_info info;
     info.connection_id = gw.new_id();
     info.connected_at = gw.clock().now();
-    info.identity.source_ip = source_ip(stream);
+    info.identity.source_ip = source_ip(socket);
     if (auto it = req.find(http::field::user_agent); it != req.end())
         info.identity.user_agent = std::string(it->value());
     info.domain_name = std::string(req[http::field::host]);
@@ -103,7 +117,7 @@ upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
                                            headers,
                                            raw_query,
                                            gw.trace_id(),
-                                           forwarded_port(stream),
+                                           forwarded_port(socket),
                                            ctx.forwarded_proto);
         // contract(connect): the upgrade waits for $connect; its result decides the handshake.
         auto started = gateway::steady::now();
@@ -140,8 +154,10 @@ upgrade(beast::tcp_stream& stream, request req, http_context& ctx)
     } else if (log::enabled(log::level::info)) {
         log::event(log::level::info, {"CONNECT", info.connection_id, "", "ok", -1, -1, {}});
     }
+    // The websocket layer keeps its own timers from here on.
+    beast::get_lowest_layer(stream).expires_never();
     auto session = std::make_shared<ws_session>(
-        std::move(stream), gw, std::move(info), gw.options().session_limits);
+        make_transport(stream), gw, std::move(info), gw.options().session_limits);
     session->start(std::move(req), std::move(subprotocol));
     co_return std::nullopt;
 }
@@ -217,14 +233,17 @@ net::awaitable<response> handle_plain(request const& req, http_context& ctx)
 
 } // namespace
 
-net::awaitable<void> serve_http(tcp::socket socket, http_context& ctx)
+namespace {
+
+/// HTTP/1.1 keep-alive requests on `stream` (plain or TLS) until it upgrades or ends.
+template <class Stream>
+net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
 {
-    beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.header_limit(max_header_bytes);
-        stream.expires_after(request_timeout);
+        beast::get_lowest_layer(stream).expires_after(request_timeout);
         auto [ec, n] = co_await http::async_read_header(
             stream, buffer, parser, net::as_tuple(net::use_awaitable));
         if (ec)
@@ -281,8 +300,35 @@ net::awaitable<void> serve_http(tcp::socket socket, http_context& ctx)
         if (ec || !res.keep_alive())
             break;
     }
-    error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+        beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+        co_await stream.async_shutdown(net::as_tuple(net::use_awaitable));
+    } else {
+        error_code ignored;
+        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+}
+
+} // namespace
+
+net::awaitable<void> serve_http(tcp::socket socket, http_context& ctx)
+{
+    if (!ctx.tls) {
+        beast::tcp_stream stream(std::move(socket));
+        co_await serve_on(stream, ctx);
+        co_return;
+    }
+    tls_stream stream(std::move(socket), *ctx.tls);
+    beast::get_lowest_layer(stream).expires_after(tls_handshake_timeout);
+    auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server,
+                                                net::as_tuple(net::use_awaitable));
+    if (ec) {
+        // Not TLS, a client that does not trust the certificate, or too slow: nothing to say
+        // over a connection without a session.
+        log::debug("TLS handshake failed: " + ec.message());
+        co_return;
+    }
+    co_await serve_on(stream, ctx);
 }
 
 } // namespace chatd::server

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "net.hpp"
+#include "transport.hpp"
 
 namespace chatd::server {
 
@@ -19,6 +20,7 @@ struct http_context
     std::filesystem::path static_root;
     net::any_io_executor files; ///< where blocking file reads run
     std::string forwarded_proto = "http";
+    net::ssl::context* tls = nullptr; ///< set: every connection speaks TLS (wss://, https://)
 };
 
 /// Serve one TCP connection: HTTP/1.1 keep-alive requests (health, management API, static

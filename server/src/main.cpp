@@ -29,8 +29,10 @@ int main(int argc, char** argv)
         else
             where << ep.address().to_string();
         where << ':' << ep.port();
-        std::cout << "chatd " CHATD_VERSION " listening on ws://" << where.str() << "/" << cfg.stage
-                  << " (http://" << where.str() << "/, database " << cfg.db << ")" << std::endl;
+        bool tls = !cfg.tls_cert.empty();
+        std::cout << "chatd " CHATD_VERSION " listening on " << (tls ? "wss://" : "ws://")
+                  << where.str() << "/" << cfg.stage << " (" << (tls ? "https://" : "http://")
+                  << where.str() << "/, database " << cfg.db << ")" << std::endl;
         return srv.run();
     } catch (startup_error const& e) {
         std::cerr << "chatd: " << e.what() << "\n";

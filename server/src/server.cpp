@@ -92,9 +92,40 @@ server::server(config cfg)
         clock_);
 
     http_ = std::make_unique<http_context>(
-        http_context{*gateway_, ids_, cfg_.static_dir, files_.get_executor(), "http"});
+        http_context{*gateway_, ids_, cfg_.static_dir, files_.get_executor(), "http", nullptr});
+    if (!cfg_.tls_cert.empty()) {
+        tls_ = load_tls(cfg_.tls_cert, cfg_.tls_key);
+        http_->tls = tls_.get();
+        http_->forwarded_proto = "https";
+    }
     auto address = net::ip::make_address(cfg_.host);
     listener_ = std::make_unique<listener>(ioc_, tcp::endpoint(address, cfg_.port), *http_);
+}
+
+std::unique_ptr<net::ssl::context> server::load_tls(std::string const& cert, std::string const& key)
+{
+    auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                     net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                     net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+    // The errors name the setting and say what OpenSSL found wrong.
+    auto why = [](boost::system::system_error const& e) {
+        auto text = e.code().message();
+        return text.empty() ? std::string(e.what()) : text;
+    };
+    try {
+        ctx->use_certificate_chain_file(cert);
+    } catch (boost::system::system_error const& e) {
+        throw startup_error("--tls-cert '" + cert + "': not a readable PEM certificate (" + why(e) +
+                            ")");
+    }
+    try {
+        ctx->use_private_key_file(key, net::ssl::context::pem);
+    } catch (boost::system::system_error const& e) {
+        throw startup_error("--tls-key '" + key + "': not a readable PEM private key for " +
+                            "the certificate (" + why(e) + ")");
+    }
+    return ctx;
 }
 
 api_definition server::load_api() const

@@ -50,6 +50,8 @@ private:
                        std::chrono::steady_clock::time_point give_up_at,
                        bool aborted);
     api_definition load_api() const;
+    static std::unique_ptr<net::ssl::context> load_tls(std::string const& cert,
+                                                       std::string const& key);
 
     config cfg_;
     metrics stats_; // before everything that reports into it
@@ -63,9 +65,11 @@ private:
     std::map<std::string, std::unique_ptr<http_integration>> http_integrations_;
     std::unique_ptr<event_log> events_;
     std::unique_ptr<gateway> gateway_;
+    std::unique_ptr<net::ssl::context> tls_; ///< --tls-cert/--tls-key, when given
     std::unique_ptr<http_context> http_;
     std::unique_ptr<listener> listener_;
-    net::signal_set signals_{ioc_, SIGINT, SIGTERM};
+    // SIGHUP too: a closed terminal gets the same clean stop, not an abrupt end.
+    net::signal_set signals_{ioc_, SIGINT, SIGTERM, SIGHUP};
     net::steady_timer shutdown_timer_{ioc_};
     bool stopping_ = false;
 };

@@ -16,11 +16,8 @@ constexpr std::size_t max_frame_out = 32 * 1024;      // outgoing frames are spl
 
 } // namespace
 
-ws_session::ws_session(beast::tcp_stream stream,
-                       gateway& gw,
-                       core::connection_info info,
-                       limits lim)
-    : ws_(stream.release_socket(), max_frame_bytes)
+ws_session::ws_session(transport stream, gateway& gw, core::connection_info info, limits lim)
+    : ws_(std::move(stream), max_frame_bytes)
     , timer_(ws_.get_executor())
     , gw_(gw)
     , info_(std::move(info))
@@ -137,7 +134,7 @@ post_status ws_session::deliver(std::shared_ptr<std::string const> frame)
         net::post(ws_.get_executor(), [self = shared_from_this()] {
             self->write_scheduled_ = false;
             if (!self->writing_ && !self->queue_.empty() && self->state_ != state::closed)
-                self->do_write();
+                self->write_if_open();
         });
     }
     return post_status::ok;
@@ -173,6 +170,15 @@ constexpr std::size_t max_frames_per_write = 256;
 constexpr std::size_t max_bytes_per_write = 256 * 1024;
 
 } // namespace
+
+void ws_session::write_if_open()
+{
+    // Once a close frame has gone either way no data frame may follow it, and the socket may
+    // already be shut down for sending: what is still queued is dropped.
+    if (!ws_.is_open())
+        return drop_queue();
+    do_write();
+}
 
 void ws_session::do_write()
 {
@@ -236,12 +242,17 @@ void ws_session::on_write(error_code ec)
     }
     if (ec) {
         drop_queue();
-        error_code ignored;
-        beast::get_lowest_layer(ws_).close(ignored); // the read side then ends
+        // A client that vanished: close, and the read side ends. During a close handshake
+        // Beast is already tearing the connection down: leave it to finish, so the close code
+        // the client sent is what $disconnect sees.
+        if (ws_.is_open()) {
+            error_code ignored;
+            beast::get_lowest_layer(ws_).close(ignored);
+        }
         return;
     }
     if (!queue_.empty() && state_ != state::closed)
-        return do_write();
+        return write_if_open();
     if (close_pending_) {
         close_pending_ = false;
         do_close();

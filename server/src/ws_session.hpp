@@ -12,6 +12,7 @@
 
 #include "frame_guard.hpp"
 #include "net.hpp"
+#include "transport.hpp"
 
 namespace chatd::server {
 
@@ -39,7 +40,7 @@ public:
         std::chrono::milliseconds max_duration; ///< connection age: close 1001
     };
 
-    ws_session(beast::tcp_stream stream, gateway& gw, core::connection_info info, limits lim);
+    ws_session(transport stream, gateway& gw, core::connection_info info, limits lim);
 
     /// Complete the handshake for `req` ($connect has already succeeded). On success the
     /// gateway is told (opened) and reading starts; on failure the gateway gets the close.
@@ -78,6 +79,7 @@ private:
     void on_accept(error_code ec);
     void do_read();
     void on_read(error_code ec);
+    void write_if_open();
     void do_write();
     void on_write(error_code ec);
     void do_close();
@@ -86,9 +88,9 @@ private:
     void drop_queue();
     void finish(error_code ec);
 
-    // A plain socket under the frame guard: the HTTP phase's timers and stream state are left
-    // behind with the tcp_stream (its impl would cost ~0.5 KB per idle connection).
-    websocket::stream<frame_guard<tcp::socket>> ws_;
+    // The plain socket (or the TLS stream) under the frame guard: the HTTP phase's timers and
+    // stream state are left behind with the tcp_stream (~0.5 KB per idle connection).
+    websocket::stream<frame_guard<transport>> ws_;
     net::steady_timer timer_;
     gateway& gw_;
     core::connection_info info_;

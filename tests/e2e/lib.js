@@ -25,12 +25,13 @@ export async function startChatd({ db = ':memory:', args = [], env = {} } = {}) 
   let stdout = '';
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
+  let secure = false;
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`chatd did not start: ${stderr}`)), 10000);
     proc.stdout.on('data', (d) => {
       stdout += d;
-      const m = /listening on ws:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      const m = /listening on (wss?):\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
+      if (m) { clearTimeout(timer); secure = m[1] === 'wss'; resolve(Number(m[2])); }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`chatd exited ${code}: ${stderr}`)); });
   });
@@ -38,8 +39,8 @@ export async function startChatd({ db = ':memory:', args = [], env = {} } = {}) 
   return {
     port,
     proc,
-    url: `ws://127.0.0.1:${port}/dev`,
-    http: `http://127.0.0.1:${port}`,
+    url: `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/dev`,
+    http: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`,
     stderr: () => stderr,
     exited,
     /** Send a signal and wait (bounded) for the process to end. */

@@ -64,8 +64,8 @@ test('/metrics counts connections, routes, management calls, storage and integra
     await b.close();
     await eventually(async () => (await scrape(chatd)).chatd_open_connections === 0, 3000, 'both closed');
     m = await scrape(chatd);
-    assert.equal(m['chatd_disconnects_total{code="4000"}'], 1);
-    assert.equal(m['chatd_disconnects_total{code="1005"}'], 1);
+    assert.equal(m['chatd_disconnects_total{code="4000"}'], 1, JSON.stringify(m));
+    assert.equal(m['chatd_disconnects_total{code="1005"}'], 1, JSON.stringify(m));
   } finally {
     await chatd.stop();
     tmp.cleanup();

@@ -1,4 +1,4 @@
-// Restart: SIGTERM closes every client with 1001 and exits 0; a new chatd on the same file
+// Restart: SIGTERM (and SIGINT, SIGHUP) closes every client with 1001 and exits 0; a new chatd on the same file
 // still has the rooms and messages, seq continues without gaps, old connections are gone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,8 +17,8 @@ test('clean shutdown then restart keeps rooms and messages; seq continues; old i
     await bob.request({ action: 'joinRoom', roomId: 'keep' });
     for (let i = 1; i <= 5; i++) await alice.request({ action: 'sendMessage', roomId: 'keep', message: `before ${i}` });
 
-    for (const sig of ['SIGTERM', 'SIGINT']) {
-      if (sig === 'SIGINT') {
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+      if (sig !== 'SIGTERM') {
         chatd = await startChatd({ db });
         const c = await Client.connect(chatd.url);
         const exit = chatd.stop(sig);
