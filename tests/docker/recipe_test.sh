@@ -16,7 +16,11 @@ dockerfile="$repo/docker/Dockerfile"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { printf '== %s\n' "$*"; }
 
-[ "$(id -u)" -eq 0 ] || fail "needs root (chroot)"
+if [ "$(id -u)" -ne 0 ]; then
+  # chroot and debootstrap need root: use sudo when it needs no password, as setup.sh does.
+  sudo -n true 2>/dev/null || fail "needs root (chroot, debootstrap): run the tests as root or with passwordless sudo"
+  exec sudo -n --preserve-env=PATH bash "$0" "$@"
+fi
 command -v debootstrap >/dev/null || fail "needs debootstrap (scripts/setup.sh test installs it)"
 
 step "Dockerfile rules"
