@@ -53,9 +53,21 @@ const socket = new ReconnectingSocket({
   onclose: onClose,
 });
 
-function defaultEndpoint() {
+function endpointFor(stage) {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}/dev`;
+  return `${proto}//${location.host}/${stage}`;
+}
+
+/// The stage chatd serves (/chatd.json); "dev" when the page comes from somewhere else.
+async function servedStage() {
+  try {
+    const res = await fetch('chatd.json', { cache: 'no-store' });
+    if (res.ok) {
+      const info = await res.json();
+      if (typeof info.stage === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(info.stage)) return info.stage;
+    }
+  } catch { /* not served by chatd */ }
+  return 'dev';
 }
 
 function connectUrl() {
@@ -477,9 +489,11 @@ function hideError() { $('error').hidden = true; }
 
 // ---- wiring ----------------------------------------------------------------------------
 
-function start() {
+async function start() {
   const s = saved();
-  $('endpoint').value = s.endpoint || defaultEndpoint();
+  // A first guess right away; the stage is asked for below, after the controls work.
+  const guess = endpointFor('dev');
+  $('endpoint').value = s.endpoint || guess;
   $('name').value = s.name || '';
   for (const roomId of Array.isArray(s.rooms) ? s.rooms : []) if (typeof roomId === 'string') state.rooms.set(roomId, newView());
   if (typeof s.current === 'string' && (s.current === EVERYONE || state.rooms.has(s.current))) state.current = s.current;
@@ -516,6 +530,11 @@ function start() {
   document.addEventListener('visibilitychange', () => { if (!document.hidden) render(); });
   window.addEventListener('online', () => socket.retryNow());
   render();
+  if (!s.endpoint) {
+    const stage = await servedStage();
+    // Unless the user has typed an endpoint of their own meanwhile.
+    if ($('endpoint').value === guess) $('endpoint').value = endpointFor(stage);
+  }
   connect();
 }
 

@@ -175,6 +175,16 @@ net::awaitable<response> handle_plain(request const& req, http_context& ctx)
 {
     auto const v = req.version();
     auto path = path_of(req.target());
+    if (path == "/chatd.json") {
+        // What the web client needs to find the WebSocket endpoint it is served next to.
+        auto res = text_response(v,
+                                 http::status::ok,
+                                 "{\"stage\":\"" + ctx.gw.options().stage +
+                                     "\",\"version\":\"" CHATD_VERSION "\"}\n");
+        res.set(http::field::content_type, "application/json");
+        res.set(http::field::cache_control, "no-store");
+        co_return res;
+    }
     if (path == "/healthz")
         co_return text_response(v, http::status::ok, "ok\n");
     if (path == "/metrics") {

@@ -13,6 +13,7 @@ namespace {
 constexpr std::size_t max_message_bytes = 128 * 1024; // larger message: close 1009
 constexpr std::size_t max_frame_bytes = 32 * 1024;    // larger frame: close 1009
 constexpr std::size_t max_frame_out = 32 * 1024;      // outgoing frames are split at 32 KB
+constexpr std::size_t first_read_bytes = 256;         // the read an idle connection waits in
 
 } // namespace
 
@@ -70,10 +71,28 @@ void ws_session::on_accept(error_code ec)
 void ws_session::do_read()
 {
     reading_ = true;
-    ws_.async_read(buffer_, [self = shared_from_this()](error_code ec, std::size_t) {
+    // An idle connection waits with a small buffer: the first piece of a message is read with a
+    // small limit (most chat frames fit in it), the rest with Beast's own sizing. A whole-message
+    // read would have Beast size the buffer for a full TCP frame before any data arrives.
+    read_piece(first_read_bytes);
+}
+
+void ws_session::read_piece(std::size_t limit)
+{
+    ws_.async_read_some(buffer_, limit, [self = shared_from_this()](error_code ec, std::size_t) {
+        if (!ec && !self->ws_.is_message_done())
+            return self->read_piece(0); // 0: Beast picks the size
         self->reading_ = false;
         self->on_read(ec);
     });
+}
+
+void ws_session::reset_buffer()
+{
+    buffer_.clear();
+    // Keep a small buffer for the next message; give back what a large one needed.
+    if (buffer_.capacity() > 4 * first_read_bytes)
+        buffer_.shrink_to_fit();
 }
 
 void ws_session::on_read(error_code ec)
@@ -82,23 +101,23 @@ void ws_session::on_read(error_code ec)
         return finish(ec);
     if (state_ != state::open) {
         // Closing: discard what the client still sends until its close frame arrives.
-        buffer_.clear();
+        reset_buffer();
         return do_read();
     }
     if (ws_.next_layer().frame_too_big()) {
         // contract(frame-size): a frame over 32 KB closes the connection with 1009.
-        buffer_.clear();
+        reset_buffer();
         close(1009, "Message too big");
         return do_read();
     }
     if (!ws_.got_text()) {
         // contract(binary-frame): binary frames are not supported -> close 1003.
-        buffer_.clear();
+        reset_buffer();
         close(1003, "Binary frames are not supported");
         return do_read();
     }
     auto text = beast::buffers_to_string(buffer_.data());
-    buffer_.clear();
+    reset_buffer();
     ++in_flight_;
     gw_.on_frame(shared_from_this(), std::move(text));
     // Backpressure: stop reading while too many of this client's events are in flight; the

@@ -78,6 +78,8 @@ private:
 
     void on_accept(error_code ec);
     void do_read();
+    void read_piece(std::size_t limit);
+    void reset_buffer();
     void on_read(error_code ec);
     void write_if_open();
     void do_write();

@@ -228,6 +228,19 @@ test('keyboard only, labelled inputs, and a phone-width screen', async () => {
   assert.deepEqual(dave.problems, []);
 });
 
+test('the default endpoint follows the stage chatd serves', async () => {
+  const prod = await startChatd({ args: ['--stage', 'prod', '--static', path.resolve(here, '../../static')] });
+  try {
+    const frank = await browser('frank');
+    await frank.page.goto(`${prod.http}/`);
+    await frank.page.waitForSelector('#status[data-state="connected"]', WAIT);
+    assert.equal(await frank.page.inputValue('#endpoint'), `ws://127.0.0.1:${prod.port}/prod`);
+    assert.deepEqual(frank.problems, []);
+  } finally {
+    await prod.stop();
+  }
+});
+
 test('the page is served with a strict Content-Security-Policy and works with no other origin', async () => {
   const res = await fetch(`${chatd.http}/`);
   const csp = res.headers.get('content-security-policy');

@@ -52,6 +52,15 @@ test('index.html for / and for a directory, with the right content types', async
   }
 });
 
+test('/chatd.json tells the web client the stage', async () => {
+  const res = await fetch(`${chatd.http}/chatd.json`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  const info = await res.json();
+  assert.equal(info.stage, 'dev');
+  assert.match(info.version, /^\d+\.\d+\.\d+$/);
+});
+
 test('ETag and Last-Modified validators answer 304 with no body, and change with the file', async () => {
   const first = await fetch(`${chatd.http}/app.js`);
   const etag = first.headers.get('etag');
