@@ -384,9 +384,10 @@ def write_reports(rows):
             lines.append(f"| {r.get('connected', r['clients'])} of {r['clients']} | {r['peer']} | {r['rss_per_conn']:.0f} |")
     churn = [r for r in rows if r["workload"].startswith("W3")]
     if churn:
-        lines += ["", "| W3 connections | peer | handshakes/s (waves of 500) | failed |", "|---|---|---|---|"]
+        lines += ["", "| W3 connections | peer | handshakes/s (waves of 500) | handshake p50 / p99 ms | failed |", "|---|---|---|---|---|"]
         for r in churn:
-            lines.append(f"| {r['clients']} | {r['peer']} | {r['clients'] / r['connect_s']:.0f} | {r['failed_connections']} |")
+            lines.append(f"| {r['clients']} | {r['peer']} | {r['clients'] / r['connect_s']:.0f} | "
+                         f"{r.get('handshake_p50_ms', -1):.2f} / {r.get('handshake_p99_ms', -1):.2f} | {r['failed_connections']} |")
     ceiling = [r for r in rows if r["workload"] == "W5-sqlite-ceiling"]
     if ceiling:
         lines += ["", "| W5 SQLite alone on chatd's schema (100 rooms) | messages stored/s |", "|---|---|"]

@@ -162,6 +162,7 @@ struct conn
     int index = 0;
     int room = 0;
     bool open = false;                              // 101 received
+    std::int64_t connect_ns = 0;                    // when connect() was called
     bool ready = false;                             // joined its room (or open, for broadcast)
     std::string in;                                 // unparsed bytes
     std::string out;                                // bytes not yet written
@@ -179,6 +180,7 @@ struct stats
     std::int64_t acked = 0; // senders' own copies: chatd's "stored" acknowledgements
     std::vector<std::uint32_t> latency_us;
     std::vector<std::uint32_t> ack_latency_us; // W6: each sender's own copy (chatd: after commit)
+    std::vector<std::uint32_t> handshake_us;   // W3: connect() to the 101 (or Socket.IO's open)
     std::int64_t measured_from_ns = 0;
 };
 
@@ -311,6 +313,7 @@ private:
                     die("socket: " + std::string(std::strerror(errno)));
                 int one = 1;
                 setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                c.connect_ns = now_ns();
                 if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 &&
                     errno != EINPROGRESS)
                     die("connect: " + std::string(std::strerror(errno)));
@@ -479,6 +482,7 @@ private:
             c.open = true;
             if (o_.proto != "socketio") { // Socket.IO is open once its namespace answers
                 ++open_count_;
+                st_.handshake_us.push_back(std::uint32_t((now_ns() - c.connect_ns) / 1000));
                 if (o_.room_size <= 0)
                     ++ready_count_;
             }
@@ -521,6 +525,7 @@ private:
             }
             if (text.size() >= 2 && text.substr(0, 2) == "40") { // namespace connected
                 ++open_count_;
+                st_.handshake_us.push_back(std::uint32_t((now_ns() - c.connect_ns) / 1000));
                 if (o_.room_size <= 0)
                     ++ready_count_;
                 return;
@@ -587,6 +592,8 @@ private:
                 return -1;
             return double(v[std::min(v.size() - 1, std::size_t(p * double(v.size())))]) / 1000.0;
         };
+        auto& h = st_.handshake_us;
+        std::sort(h.begin(), h.end());
         auto pct = [&](double p) {
             return pct_of(l, p);
         };
@@ -603,6 +610,7 @@ private:
             "\"server_cpu_share\":%.3f,\"client_cpu_share\":%.3f,"
             "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
             "\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_p999_ms\":%.3f,"
+            "\"handshake_p50_ms\":%.3f,\"handshake_p99_ms\":%.3f,"
             "\"connect_s\":%.3f,\"acked_total\":%" PRId64
             ",\"server_rss_before\":%ld,\"server_rss_connected\":%ld,\"rss_per_conn\":%.1f}\n",
             o_.label.c_str(),
@@ -629,6 +637,8 @@ private:
             pct_of(a, 0.5),
             pct_of(a, 0.99),
             pct_of(a, 0.999),
+            pct_of(h, 0.5),
+            pct_of(h, 0.99),
             connect_seconds_,
             total_acked_,
             before.rss,
