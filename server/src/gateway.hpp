@@ -5,6 +5,7 @@
 #include <chatd/core/route.hpp>
 #include <chatd/core/string_hash.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -27,6 +28,8 @@ struct route_target
     integration* target = nullptr;
     bool two_way = false;
     std::string_view key; ///< the route key (set by the gateway; points into its table)
+    std::atomic<std::uint64_t>* frames_in =
+        nullptr; ///< its messages_in counter (set by the gateway)
 };
 
 using route_table = std::map<std::string, route_target, std::less<>>;
@@ -158,6 +161,7 @@ private:
         live_;
     std::size_t pending_ = 0;
     bool accepting_ = true;
+    std::atomic<std::uint64_t>* unrouted_in_ = nullptr; ///< messages_in for frames with no route
 };
 
 } // namespace chatd::server

@@ -87,20 +87,20 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
         .append("\n");
 }
 
-void counter_family::add(std::string_view label_value, std::uint64_t n)
+std::atomic<std::uint64_t>& counter_family::at(std::string_view label_value)
 {
     std::lock_guard lock(mutex_);
     auto it = values_.find(label_value);
     if (it == values_.end())
-        it = values_.emplace(std::string(label_value), 0).first;
-    it->second += n;
+        it = values_.try_emplace(std::string(label_value), 0).first;
+    return it->second;
 }
 
 std::uint64_t counter_family::get(std::string_view label_value) const
 {
     std::lock_guard lock(mutex_);
     auto it = values_.find(label_value);
-    return it == values_.end() ? 0 : it->second;
+    return it == values_.end() ? 0 : it->second.load(std::memory_order_relaxed);
 }
 
 void counter_family::render(std::string& out, std::string_view name, std::string_view label) const
@@ -113,7 +113,7 @@ void counter_family::render(std::string& out, std::string_view name, std::string
             .append("=\"")
             .append(escape(value))
             .append("\"} ")
-            .append(std::to_string(n))
+            .append(std::to_string(n.load(std::memory_order_relaxed)))
             .append("\n");
 }
 

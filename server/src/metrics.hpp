@@ -33,17 +33,24 @@ private:
 };
 
 /// A family of counters keyed by a small set of label values (routes, status codes), created
-/// on first use. Safe from any thread.
+/// on first use. Safe from any thread. A hot path looks its counter up once with at() and then
+/// only increments it; the reference stays valid for the family's lifetime.
 class counter_family
 {
 public:
-    void add(std::string_view label_value, std::uint64_t n = 1);
+    std::atomic<std::uint64_t>& at(std::string_view label_value);
+
+    void add(std::string_view label_value, std::uint64_t n = 1)
+    {
+        at(label_value).fetch_add(n, std::memory_order_relaxed);
+    }
+
     std::uint64_t get(std::string_view label_value) const;
     void render(std::string& out, std::string_view name, std::string_view label) const;
 
 private:
     mutable std::mutex mutex_;
-    std::map<std::string, std::uint64_t, std::less<>> values_;
+    std::map<std::string, std::atomic<std::uint64_t>, std::less<>> values_; // node-based: stable
 };
 
 /// Everything /metrics reports. One instance per server; the I/O thread, the storage thread and

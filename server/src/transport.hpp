@@ -51,10 +51,7 @@ public:
     {
         return net::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, MutableBuffers const& b) {
-                if (auto* p = std::get_if<0>(&s_))
-                    p->async_read_some(b, std::move(handler));
-                else
-                    std::get<1>(s_).async_read_some(b, std::move(handler));
+                std::visit([&](auto& s) { s.async_read_some(b, std::move(handler)); }, s_);
             },
             token,
             buffers);
@@ -65,10 +62,7 @@ public:
     {
         return net::async_initiate<Token, void(error_code, std::size_t)>(
             [this](auto handler, ConstBuffers const& b) {
-                if (auto* p = std::get_if<0>(&s_))
-                    p->async_write_some(b, std::move(handler));
-                else
-                    std::get<1>(s_).async_write_some(b, std::move(handler));
+                std::visit([&](auto& s) { s.async_write_some(b, std::move(handler)); }, s_);
             },
             token,
             buffers);
@@ -89,20 +83,14 @@ public:
     friend void teardown(beast::role_type role, transport& t, error_code& ec)
     {
         using beast::websocket::teardown;
-        if (auto* p = std::get_if<0>(&t.s_))
-            teardown(role, *p, ec);
-        else
-            teardown(role, std::get<1>(t.s_), ec);
+        std::visit([&](auto& s) { teardown(role, s, ec); }, t.s_);
     }
 
     template <class Handler>
     friend void async_teardown(beast::role_type role, transport& t, Handler&& handler)
     {
         using beast::websocket::async_teardown;
-        if (auto* p = std::get_if<0>(&t.s_))
-            async_teardown(role, *p, std::forward<Handler>(handler));
-        else
-            async_teardown(role, std::get<1>(t.s_), std::forward<Handler>(handler));
+        std::visit([&](auto& s) { async_teardown(role, s, std::forward<Handler>(handler)); }, t.s_);
     }
 
 private:
