@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "management_api.hpp"
 #include "static_files.hpp"
+#include "ws_protocol.hpp"
 
 namespace chatd::server {
 namespace {
@@ -90,6 +91,20 @@ net::awaitable<std::optional<response>> upgrade(Stream& stream, request req, htt
             ctx.ids, v, http::status::forbidden, "ForbiddenException", "Forbidden");
     if (!gw.accepting())
         co_return text_response(v, http::status::service_unavailable, "chatd is shutting down\n");
+    // A handshake chatd could not complete is refused before $connect runs (RFC 6455 4.2.2).
+    if (req[http::field::sec_websocket_version] != "13") {
+        auto res = text_response(v,
+                                 http::status::upgrade_required,
+                                 "Unsupported Sec-WebSocket-Version: this server speaks 13\n");
+        res.set(http::field::sec_websocket_version, "13");
+        co_return res;
+    }
+    auto const client_key = std::string(req[http::field::sec_websocket_key]);
+    if (!ws::valid_client_key(client_key))
+        co_return text_response(
+            v,
+            http::status::bad_request,
+            "Bad Sec-WebSocket-Key: it must be 16 random bytes in base64 (24 characters)\n");
 
     core::connection_info info;
     info.connection_id = gw.new_id();
@@ -158,7 +173,7 @@ net::awaitable<std::optional<response>> upgrade(Stream& stream, request req, htt
     beast::get_lowest_layer(stream).expires_never();
     auto session = std::make_shared<ws_session>(
         make_transport(stream), gw, std::move(info), gw.options().session_limits);
-    session->start(std::move(req), std::move(subprotocol));
+    session->start(client_key, std::move(subprotocol));
     co_return std::nullopt;
 }
 

@@ -2,7 +2,6 @@
 
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include <utility>
 #include <variant>
@@ -16,8 +15,8 @@ namespace chatd::server {
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 /// What a WebSocket session reads and writes: the plain socket, or the TLS stream the HTTP
-/// phase negotiated. One type for both, so sessions, the frame guard and the gateway are not
-/// templates; the choice is made once per connection and costs one branch per I/O call.
+/// phase negotiated. One type for both, so sessions and the gateway are not templates; the
+/// choice is made once per connection and costs one branch per I/O call.
 class transport
 {
 public:
@@ -71,26 +70,19 @@ public:
     /// Close the TCP socket at once (no TLS close_notify).
     void close(error_code& ec) { socket().close(ec); }
 
-    /// What beast::close_socket does with us (on timeouts and aborts).
-    friend void beast_close_socket(transport& t)
-    {
-        error_code ignored;
-        t.close(ignored);
-    }
-
-    /// The websocket layer's teardown after the close handshake: TCP shutdown for plain
-    /// sockets, TLS close_notify first for TLS.
-    friend void teardown(beast::role_type role, transport& t, error_code& ec)
-    {
-        using beast::websocket::teardown;
-        std::visit([&](auto& s) { teardown(role, s, ec); }, t.s_);
-    }
-
+    /// End the stream after the close handshake: a TCP shutdown for the plain socket, TLS
+    /// close_notify first for TLS. `handler(error_code)` runs on the stream's executor.
     template <class Handler>
-    friend void async_teardown(beast::role_type role, transport& t, Handler&& handler)
+    void async_shutdown(Handler&& handler)
     {
-        using beast::websocket::async_teardown;
-        std::visit([&](auto& s) { async_teardown(role, s, std::forward<Handler>(handler)); }, t.s_);
+        if (auto* p = std::get_if<0>(&s_)) {
+            error_code ec;
+            p->shutdown(tcp::socket::shutdown_send, ec);
+            net::post(p->get_executor(),
+                      [h = std::forward<Handler>(handler), ec]() mutable { std::move(h)(ec); });
+            return;
+        }
+        std::get<1>(s_).async_shutdown(std::forward<Handler>(handler));
     }
 
 private:

@@ -1,139 +1,237 @@
 #include "ws_session.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
+#include <span>
 
 #include "gateway.hpp"
 
 namespace chatd::server {
 namespace {
 
-/// API Gateway's limits that Beast enforces for us.
+/// API Gateway's limits.
 constexpr std::size_t max_message_bytes = 128 * 1024; // larger message: close 1009
 constexpr std::size_t max_frame_bytes = 32 * 1024;    // larger frame: close 1009
 constexpr std::size_t max_frame_out = 32 * 1024;      // outgoing frames are split at 32 KB
-constexpr std::size_t first_read_bytes = 256;         // the read an idle connection waits in
+
+/// The opening handshake's write and the close handshake each get this long.
+constexpr auto handshake_timeout = std::chrono::seconds(5);
+
+/// Frames per system call, and bytes, at most: enough to amortise the syscall, small enough
+/// to keep one client's burst from hogging the loop.
+constexpr std::size_t max_frames_per_write = 256;
+constexpr std::size_t max_bytes_per_write = 256 * 1024;
+
+constexpr std::size_t read_bytes = 64 * 1024;
+constexpr std::size_t tls_read_bytes = 4 * 1024;
+
+/// Plain sockets wait for readiness with no buffer and are then read into one buffer per I/O
+/// thread, so an idle connection holds no read buffer at all; what a read leaves unparsed is
+/// kept by the frame reader (a partial message) or the session (while reading is paused).
+unsigned char* thread_read_buffer()
+{
+    thread_local std::unique_ptr<unsigned char[]> buffer(new unsigned char[read_bytes]);
+    return buffer.get();
+}
+
+bool header_safe(std::string_view v)
+{
+    return v.find_first_of("\r\n") == std::string_view::npos;
+}
 
 } // namespace
 
 ws_session::ws_session(transport stream, gateway& gw, core::connection_info info, limits lim)
-    : ws_(std::move(stream), max_frame_bytes)
-    , timer_(ws_.get_executor())
+    : stream_(std::move(stream))
+    , timer_(stream_.get_executor())
     , gw_(gw)
     , info_(std::move(info))
     , limits_(lim)
+    , reader_(max_frame_bytes, max_message_bytes)
     , last_active_(info_.connected_at)
 {}
 
-void ws_session::start(http::request<http::string_body> req, std::optional<std::string> subprotocol)
+void ws_session::start(std::string_view client_key, std::optional<std::string> subprotocol)
 {
-    upgrade_request_ = std::move(req);
-    websocket::stream_base::timeout t{};
-    t.handshake_timeout = std::chrono::seconds(5); // also bounds the close handshake
-    t.idle_timeout = websocket::stream_base::none();
-    t.keep_alive_pings = false; // API Gateway sends no pings
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator(
-        [subprotocol = std::move(subprotocol)](websocket::response_type& res) {
-            res.set(http::field::server, "chatd");
-            // contract(subprotocol): only the $connect result's Sec-WebSocket-Protocol reaches
-            // the 101.
-            if (subprotocol)
-                res.set(http::field::sec_websocket_protocol, *subprotocol);
-        }));
-    ws_.read_message_max(max_message_bytes);
-    // A client's ping or pong is traffic too: it keeps the idle timer from firing.
-    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-        if (kind != websocket::frame_type::close)
-            touch(gw_.clock().now());
-    });
-    ws_.async_accept(upgrade_request_,
-                     [self = shared_from_this()](error_code ec) { self->on_accept(ec); });
+    handshake_ = "HTTP/1.1 101 Switching Protocols\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: ";
+    handshake_.append(ws::accept_key(client_key)).append("\r\n");
+    // contract(subprotocol): only the $connect result's Sec-WebSocket-Protocol reaches the 101.
+    if (subprotocol && header_safe(*subprotocol))
+        handshake_.append("Sec-WebSocket-Protocol: ").append(*subprotocol).append("\r\n");
+    handshake_.append("Server: chatd\r\n\r\n");
+    timer_.expires_after(handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
+    net::async_write(
+        stream_, net::buffer(handshake_), [self = shared_from_this()](error_code ec, std::size_t) {
+            self->on_handshake_written(ec);
+        });
 }
 
-void ws_session::on_accept(error_code ec)
+void ws_session::on_handshake_written(error_code ec)
 {
-    upgrade_request_ = {};
+    handshake_ = std::string();
     if (ec) {
         // $connect succeeded, so the connection existed for the integration: it must hear
         // $disconnect.
         state_ = state::closed;
+        timer_.cancel();
+        error_code ignored;
+        stream_.close(ignored);
         gw_.on_closed(info_, 1006, "");
         return;
     }
     state_ = state::open;
+    if (stream_.secure()) {
+        tls_buffer_.reset(new unsigned char[tls_read_bytes]);
+    } else {
+        error_code ignored;
+        stream_.socket().non_blocking(true, ignored);
+    }
     gw_.opened(shared_from_this());
     arm_timer();
     do_read();
 }
 
+// --- reading -------------------------------------------------------------------------------
+
 void ws_session::do_read()
 {
     reading_ = true;
-    // An idle connection waits with a small buffer: the first piece of a message is read with a
-    // small limit (most chat frames fit in it), the rest with Beast's own sizing. A whole-message
-    // read would have Beast size the buffer for a full TCP frame before any data arrives.
-    read_piece(first_read_bytes);
-}
-
-void ws_session::read_piece(std::size_t limit)
-{
-    ws_.async_read_some(buffer_, limit, [self = shared_from_this()](error_code ec, std::size_t) {
-        if (!ec && !self->ws_.is_message_done())
-            return self->read_piece(0); // 0: Beast picks the size
-        self->reading_ = false;
-        self->on_read(ec);
+    if (stream_.secure()) {
+        // TLS decrypts into the buffer as the read completes: it needs one of its own.
+        stream_.async_read_some(net::buffer(tls_buffer_.get(), tls_read_bytes),
+                                [self = shared_from_this()](error_code ec, std::size_t n) {
+                                    self->on_bytes(ec, self->tls_buffer_.get(), n);
+                                });
+        return;
+    }
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+        self->on_readable(ec);
     });
 }
 
-void ws_session::reset_buffer()
-{
-    buffer_.clear();
-    // Keep a small buffer for the next message; give back what a large one needed.
-    if (buffer_.capacity() > 4 * first_read_bytes)
-        buffer_.shrink_to_fit();
-}
-
-void ws_session::on_read(error_code ec)
+void ws_session::on_readable(error_code ec)
 {
     if (ec)
-        return finish(ec);
-    if (state_ != state::open) {
-        // Closing: discard what the client still sends until its close frame arrives.
-        reset_buffer();
-        return do_read();
+        return on_bytes(ec, nullptr, 0);
+    auto* buffer = thread_read_buffer();
+    auto n = stream_.socket().read_some(net::buffer(buffer, read_bytes), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again)
+        return do_read(); // woken with nothing to read after all
+    on_bytes(ec, buffer, n);
+}
+
+void ws_session::on_bytes(error_code ec, unsigned char const* p, std::size_t n)
+{
+    reading_ = false;
+    if (state_ == state::closed)
+        return;
+    if (ec)
+        return finish(); // end of stream or a reset: the client is gone
+    consume(p, n);
+}
+
+bool ws_session::paused() const
+{
+    // Backpressure: while too many of this client's events are in flight nothing more is read;
+    // the client's own TCP window then holds further frames. (A closing connection discards
+    // what it reads, so it never pauses.)
+    return state_ == state::open && in_flight_ >= limits_.in_flight;
+}
+
+void ws_session::consume(unsigned char const* p, std::size_t n)
+{
+    parsing_ = true;
+    std::size_t used = 0;
+    ws::frame_reader::item item;
+    while (used < n && !paused() && state_ != state::closed && !fatal_ && !close_received_) {
+        used += reader_.parse(p + used, n - used, item);
+        if (item.kind != ws::frame_reader::item::none && !handle(item))
+            break;
     }
-    if (ws_.next_layer().frame_too_big()) {
-        // contract(frame-size): a frame over 32 KB closes the connection with 1009.
-        reset_buffer();
-        close(1009, "Message too big");
-        return do_read();
+    parsing_ = false;
+    if (state_ == state::closed || fatal_ || close_received_)
+        return;
+    if (used < n)
+        unread_.append(reinterpret_cast<char const*>(p + used), n - used);
+    resume();
+}
+
+void ws_session::resume()
+{
+    if (parsing_ || reading_ || state_ == state::closed || state_ == state::handshaking || fatal_ ||
+        close_received_ || paused())
+        return;
+    if (!unread_.empty()) {
+        auto bytes = std::move(unread_);
+        unread_ = std::string();
+        return consume(reinterpret_cast<unsigned char const*>(bytes.data()), bytes.size());
     }
-    if (!ws_.got_text()) {
-        // contract(binary-frame): binary frames are not supported -> close 1003.
-        reset_buffer();
-        close(1003, "Binary frames are not supported");
-        return do_read();
+    do_read();
+}
+
+bool ws_session::handle(ws::frame_reader::item& item)
+{
+    using kind = ws::frame_reader::item;
+    switch (item.kind) {
+    case kind::none:
+        return true;
+    case kind::message:
+        if (state_ != state::open)
+            return true; // closing: what the client still sends is discarded
+        ++in_flight_;
+        gw_.on_frame(shared_from_this(), std::move(item.payload));
+        return true;
+    case kind::ping:
+        // A client's ping or pong is traffic too: it keeps the idle timer from firing.
+        touch(gw_.clock().now());
+        if (state_ == state::open)
+            enqueue(std::make_shared<std::string const>(std::move(item.payload)), ws::op_pong);
+        return true;
+    case kind::pong:
+        touch(gw_.clock().now());
+        return true;
+    case kind::close:
+        close_received_ = true;
+        client_close_.emplace(static_cast<int>(item.code), std::move(item.payload));
+        if (state_ == state::open) {
+            // The client closed first: answer with its own code and reason, after what is
+            // already queued, then end the connection.
+            state_ = state::closing;
+            arm_close_timer();
+            send_close(item.code, client_close_->second);
+        } else if (close_sent_) {
+            shut_down(); // the answer to our close
+        }
+        // (else our close frame is still queued: on_write ends the connection after it)
+        return false;
+    case kind::refused:
+        if (item.fatal)
+            fatal_ = true;
+        if (state_ == state::open) {
+            state_ = state::closing;
+            close_cause_.emplace(static_cast<int>(item.code), item.payload);
+            arm_close_timer();
+            send_close(item.code, item.payload);
+        } else if (fatal_ && close_sent_) {
+            shut_down();
+        }
+        return !item.fatal;
     }
-    auto text = beast::buffers_to_string(buffer_.data());
-    reset_buffer();
-    ++in_flight_;
-    gw_.on_frame(shared_from_this(), std::move(text));
-    // Backpressure: stop reading while too many of this client's events are in flight; the
-    // client's own TCP window then holds further frames.
-    // (event_done may already have restarted reading if the event finished synchronously.)
-    if (!reading_ && in_flight_ < limits_.in_flight && state_ == state::open)
-        do_read();
+    return true;
 }
 
 void ws_session::event_done()
 {
     if (in_flight_ > 0)
         --in_flight_;
-    if (!reading_ && state_ == state::open && in_flight_ < limits_.in_flight)
-        do_read();
+    resume();
 }
+
+// --- writing -------------------------------------------------------------------------------
 
 post_status ws_session::deliver(std::shared_ptr<std::string const> frame)
 {
@@ -143,151 +241,176 @@ post_status ws_session::deliver(std::shared_ptr<std::string const> frame)
         abort(1006, "Client is not reading: write queue full");
         return post_status::limit;
     }
-    queued_bytes_ += frame->size();
-    queue_.push_back(std::move(frame));
     last_active_ = gw_.clock().now();
-    // Cork: start the write after the current handler, so every frame queued for this client
-    // in the meantime goes out in the same system call.
-    if (!writing_ && !write_scheduled_) {
-        write_scheduled_ = true;
-        net::post(ws_.get_executor(), [self = shared_from_this()] {
-            self->write_scheduled_ = false;
-            if (!self->writing_ && !self->queue_.empty() && self->state_ != state::closed)
-                self->write_if_open();
-        });
-    }
+    enqueue(std::move(frame), ws::op_text);
     return post_status::ok;
 }
 
-namespace {
-
-/// Append the header of one unmasked server frame (RFC 6455 section 5.2).
-void frame_header(
-    std::array<unsigned char, 10>& h, std::size_t& len, bool fin, int opcode, std::size_t size)
+void ws_session::enqueue(std::shared_ptr<std::string const> payload, std::uint8_t opcode)
 {
-    h[0] = static_cast<unsigned char>((fin ? 0x80 : 0) | opcode);
-    if (size < 126) {
-        h[1] = static_cast<unsigned char>(size);
-        len = 2;
-    } else if (size < 65536) {
-        h[1] = 126;
-        h[2] = static_cast<unsigned char>(size >> 8);
-        h[3] = static_cast<unsigned char>(size);
-        len = 4;
-    } else {
-        h[1] = 127;
-        for (int i = 0; i < 8; ++i)
-            h[2 + i] =
-                static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> (8 * (7 - i)));
-        len = 10;
-    }
+    queued_bytes_ += payload->size();
+    queue_.push_back({std::move(payload), opcode});
+    schedule_write();
 }
 
-/// Frames per system call, and bytes, at most: enough to amortise the syscall, small enough
-/// to keep one client's burst from hogging the loop.
-constexpr std::size_t max_frames_per_write = 256;
-constexpr std::size_t max_bytes_per_write = 256 * 1024;
-
-} // namespace
-
-void ws_session::write_if_open()
+void ws_session::schedule_write()
 {
-    // Once a close frame has gone either way no data frame may follow it, and the socket may
-    // already be shut down for sending: what is still queued is dropped.
-    if (!ws_.is_open())
-        return drop_queue();
-    do_write();
+    // Cork: start the write after the current handler, so every frame queued for this client
+    // in the meantime goes out in the same system call.
+    if (writing_ || write_scheduled_)
+        return;
+    write_scheduled_ = true;
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        self->write_scheduled_ = false;
+        if (!self->writing_ && !self->queue_.empty() && self->state_ != state::closed)
+            self->do_write();
+    });
+}
+
+void ws_session::send_close(unsigned code, std::string_view reason)
+{
+    // contract(disconnect-codes): a close frame without a code is answered without one.
+    auto payload = code == 1005 ? std::string() : ws::close_payload(code, reason);
+    close_queued_ = true;
+    enqueue(std::make_shared<std::string const>(std::move(payload)), ws::op_close);
 }
 
 void ws_session::do_write()
 {
-    // Frame everything queued (up to the caps) and write it with one gather write. Each text
-    // message longer than 32 KB goes out as a first frame plus continuation frames.
+    // Frame everything queued (up to the caps) and write it with one gather write. A text
+    // message longer than 32 KB goes out as a first frame plus continuation frames. The
+    // payloads are the queued (shared) strings themselves: nothing is copied.
     writing_ = true;
     batch_count_ = 0;
     headers_.clear();
-    header_lengths_.clear();
     std::size_t bytes = 0;
-    for (auto const& msg : queue_) {
+    for (auto const& f : queue_) {
+        auto size = f.payload->size();
         if (batch_count_ > 0 &&
-            (batch_count_ >= max_frames_per_write || bytes + msg->size() > max_bytes_per_write))
+            (batch_count_ >= max_frames_per_write || bytes + size > max_bytes_per_write))
             break;
         std::size_t offset = 0;
         do {
-            auto piece = std::min(max_frame_out, msg->size() - offset);
-            bool last = offset + piece == msg->size();
-            headers_.emplace_back();
-            header_lengths_.emplace_back();
-            frame_header(headers_.back(), header_lengths_.back(), last, offset == 0 ? 1 : 0, piece);
+            auto piece = std::min(max_frame_out, size - offset);
+            auto& h = headers_.emplace_back();
+            h.size = static_cast<std::uint8_t>(
+                ws::write_header(h.bytes.data(),
+                                 offset + piece == size,
+                                 offset == 0 ? f.opcode : std::uint8_t{ws::op_continuation},
+                                 piece));
             offset += piece;
-        } while (offset < msg->size());
-        bytes += msg->size();
+        } while (offset < size);
+        bytes += size;
         ++batch_count_;
     }
-    // Buffers point into headers_ and the queued payloads, which stay put until on_write.
-    std::vector<net::const_buffer> buffers;
-    buffers.reserve(headers_.size() * 2);
+    // (Pointers into headers_ are taken only now that it has stopped growing.)
+    gather_.clear();
     std::size_t h = 0;
     for (std::size_t i = 0; i < batch_count_; ++i) {
-        auto const& msg = *queue_[i];
+        auto const& payload = *queue_[i].payload;
         std::size_t offset = 0;
         do {
-            auto piece = std::min(max_frame_out, msg.size() - offset);
-            buffers.emplace_back(headers_[h].data(), header_lengths_[h]);
-            buffers.emplace_back(msg.data() + offset, piece);
+            auto piece = std::min(max_frame_out, payload.size() - offset);
+            gather_.emplace_back(headers_[h].bytes.data(), headers_[h].size);
+            if (piece > 0)
+                gather_.emplace_back(payload.data() + offset, piece);
             offset += piece;
             ++h;
-        } while (offset < msg.size());
+        } while (offset < payload.size());
     }
-    ws_.next_layer().write_raw(std::move(buffers),
-                               [self = shared_from_this()](error_code ec) { self->on_write(ec); });
+    net::async_write(
+        stream_,
+        std::span<net::const_buffer const>(gather_),
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
 }
 
 void ws_session::on_write(error_code ec)
 {
     writing_ = false;
     auto written = std::min(batch_count_, queue_.size());
-    for (std::size_t i = 0; i < written; ++i)
-        queued_bytes_ -= queue_[i]->size();
+    for (std::size_t i = 0; i < written; ++i) {
+        queued_bytes_ -= queue_[i].payload->size();
+        if (queue_[i].opcode == ws::op_close && !ec)
+            close_sent_ = true;
+    }
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(written));
     batch_count_ = 0;
     if (queue_.empty() && queue_.capacity() > 64) {
         // A burst is over: give its memory back, idle connections should stay small.
         queue_.shrink_to_fit();
-        headers_.clear();
-        headers_.shrink_to_fit();
-        header_lengths_.clear();
-        header_lengths_.shrink_to_fit();
+        headers_ = {};
+        gather_ = {};
     }
+    if (state_ == state::closed)
+        return;
     if (ec) {
+        // A client that vanished: the read side sees it too, unless it is not reading.
         drop_queue();
-        // A client that vanished: close, and the read side ends. During a close handshake
-        // Beast is already tearing the connection down: leave it to finish, so the close code
-        // the client sent is what $disconnect sees.
-        if (ws_.is_open()) {
-            error_code ignored;
-            beast::get_lowest_layer(ws_).close(ignored);
-        }
+        error_code ignored;
+        stream_.close(ignored);
+        if (!reading_)
+            finish();
         return;
     }
-    if (!queue_.empty() && state_ != state::closed)
-        return write_if_open();
-    if (close_pending_) {
-        close_pending_ = false;
-        do_close();
+    if (close_sent_) {
+        // Our close frame is out: with the client's close already here (or its bytes no
+        // longer frames) the connection ends now; otherwise reading goes on until its close
+        // frame arrives or the close timer fires.
+        if (close_received_ || fatal_)
+            shut_down();
+        return;
+    }
+    if (!queue_.empty())
+        do_write();
+}
+
+void ws_session::drop_queue()
+{
+    // Frames being written must outlive the write that reads them: keep the batch then.
+    auto keep = writing_ ? std::min(batch_count_, queue_.size()) : std::size_t{0};
+    while (queue_.size() > keep) {
+        queued_bytes_ -= queue_.back().payload->size();
+        queue_.pop_back();
     }
 }
+
+// --- closing -------------------------------------------------------------------------------
 
 void ws_session::close(int code, std::string reason)
 {
     if (state_ != state::open)
         return;
     state_ = state::closing;
+    reader_.discard_data();
+    arm_close_timer();
+    send_close(static_cast<unsigned>(code), reason);
     close_cause_.emplace(code, std::move(reason));
-    if (writing_)
-        close_pending_ = true; // after the queued frames
-    else
-        do_close();
+}
+
+void ws_session::shut_down()
+{
+    // The close handshake is complete: the server ends the TCP connection (RFC 6455 section
+    // 7.1.1), after TLS close_notify on a TLS connection. The close timer still bounds it.
+    if (shutting_down_ || state_ == state::closed)
+        return;
+    shutting_down_ = true;
+    stream_.async_shutdown([self = shared_from_this()](error_code) { self->finish(); });
+}
+
+void ws_session::abort(int code, std::string reason)
+{
+    if (state_ == state::closed)
+        return;
+    if (!close_cause_)
+        close_cause_.emplace(code, std::move(reason));
+    state_ = state::closing;
+    drop_queue();
+    error_code ignored;
+    stream_.close(ignored);
+    // The gateway may be iterating over its connections right now: it hears of the close
+    // from a handler of its own, never from inside this call.
+    if (!reading_)
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->finish(); });
 }
 
 void ws_session::arm_timer()
@@ -301,54 +424,40 @@ void ws_session::arm_timer()
     timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
 }
 
-void ws_session::on_timer(error_code ec)
+void ws_session::arm_close_timer()
 {
-    if (ec || state_ != state::open)
-        return;
-    auto now = gw_.clock().now();
-    // contract(idle-timeout, max-duration): both close with 1001 "Going away".
-    if (now >= info_.connected_at + limits_.max_duration.count() ||
-        now >= last_active_ + limits_.idle_timeout.count())
-        return close(1001, "Going away");
-    arm_timer();
+    timer_.expires_after(handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](error_code ec) { self->on_timer(ec); });
 }
 
-void ws_session::drop_queue()
+void ws_session::on_timer(error_code ec)
 {
-    // Frames being written must outlive the write that reads them: keep the batch then.
-    auto keep = writing_ ? std::min(batch_count_, queue_.size()) : std::size_t{0};
-    while (queue_.size() > keep) {
-        queued_bytes_ -= queue_.back()->size();
-        queue_.pop_back();
+    if (ec)
+        return; // re-armed or cancelled
+    switch (state_) {
+    case state::handshaking: {
+        // The 101 could not be written in time: the write fails and reports the close.
+        error_code ignored;
+        stream_.close(ignored);
+        return;
+    }
+    case state::open: {
+        auto now = gw_.clock().now();
+        // contract(idle-timeout, max-duration): both close with 1001 "Going away".
+        if (now >= info_.connected_at + limits_.max_duration.count() ||
+            now >= last_active_ + limits_.idle_timeout.count())
+            return close(1001, "Going away");
+        return arm_timer();
+    }
+    case state::closing:
+        // The client did not answer our close (or read what was queued) in time.
+        return finish();
+    case state::closed:
+        return;
     }
 }
 
-void ws_session::do_close()
-{
-    websocket::close_reason cr(static_cast<std::uint16_t>(close_cause_->first));
-    cr.reason = close_cause_->second;
-    ws_.async_close(cr, [self = shared_from_this()](error_code) {
-        // Either the client answered or the close timed out; in both cases we are done.
-        if (!self->reading_)
-            self->finish(websocket::error::closed);
-    });
-}
-
-void ws_session::abort(int code, std::string reason)
-{
-    if (state_ == state::closed)
-        return;
-    if (!close_cause_)
-        close_cause_.emplace(code, std::move(reason));
-    state_ = state::closing;
-    drop_queue();
-    error_code ignored;
-    beast::get_lowest_layer(ws_).close(ignored);
-    if (!reading_)
-        finish(net::error::operation_aborted);
-}
-
-void ws_session::finish(error_code ec)
+void ws_session::finish()
 {
     if (state_ == state::closed)
         return;
@@ -358,28 +467,16 @@ void ws_session::finish(error_code ec)
     if (close_cause_) {
         code = close_cause_->first;
         reason = close_cause_->second;
-    } else if (ec == websocket::error::closed) {
+    } else if (client_close_) {
+        code = client_close_->first;
         // contract(disconnect-codes): a close frame without a code is reported as 1005.
-        auto const& r = ws_.reason();
-        if (r.code == websocket::close_code::none || r.code == 1005) {
-            code = 1005;
-            reason = "Client-side close frame status not set";
-        } else {
-            code = r.code;
-            reason = std::string(r.reason.c_str());
-        }
-    } else if (ec == websocket::error::message_too_big) {
-        code = 1009; // contract(message-size): over 128 KB -> 1009
-        reason = "Message too big";
-    } else if (ec == websocket::error::bad_frame_payload) {
-        code = 1007;
-        reason = "Invalid UTF-8 in a text frame";
-    } else if (ec.category() == error_code(websocket::error::closed).category()) {
-        code = 1002;
-        reason = "Protocol error";
+        reason = code == 1005 ? "Client-side close frame status not set" : client_close_->second;
     }
     drop_queue();
     timer_.cancel();
+    error_code ignored;
+    stream_.close(ignored);
+    unread_ = std::string();
     gw_.on_closed(info_, code, std::move(reason));
 }
 

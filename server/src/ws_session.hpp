@@ -5,14 +5,16 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "frame_guard.hpp"
 #include "net.hpp"
 #include "transport.hpp"
+#include "ws_protocol.hpp"
 
 namespace chatd::server {
 
@@ -26,8 +28,10 @@ enum class post_status
     limit ///< the client is not reading and its queue is full (429); it is being dropped
 };
 
-/// One accepted WebSocket connection: transport only. Reads frames and hands them to the
-/// gateway; writes frames from a bounded queue; reports its end to the gateway exactly once.
+/// One accepted WebSocket connection: transport only. Reads frames (RFC 6455, our own
+/// ws::frame_reader) and hands complete text messages to the gateway; writes frames from a
+/// bounded queue, everything queued in one gather write; answers pings; runs the close
+/// handshake; reports its end to the gateway exactly once.
 /// Lives on the I/O thread; every member function must be called there.
 class ws_session : public std::enable_shared_from_this<ws_session>
 {
@@ -42,9 +46,10 @@ public:
 
     ws_session(transport stream, gateway& gw, core::connection_info info, limits lim);
 
-    /// Complete the handshake for `req` ($connect has already succeeded). On success the
-    /// gateway is told (opened) and reading starts; on failure the gateway gets the close.
-    void start(http::request<http::string_body> req, std::optional<std::string> subprotocol);
+    /// Send the 101 for a handshake already checked (ws::valid_client_key) and whose $connect
+    /// succeeded. Once it is written the gateway is told (opened) and reading starts; if it
+    /// cannot be written the gateway gets the close.
+    void start(std::string_view client_key, std::optional<std::string> subprotocol);
 
     /// Queue one text frame. The same buffer may be shared by many sessions.
     post_status deliver(std::shared_ptr<std::string const> frame);
@@ -72,46 +77,72 @@ private:
     {
         handshaking,
         open,
-        closing,
+        closing, ///< a close frame is queued or sent, or the client's arrived
         closed
     };
 
-    void on_accept(error_code ec);
+    /// One frame waiting to be written: a shared message, or a pong or close of our own.
+    struct out_frame
+    {
+        std::shared_ptr<std::string const> payload;
+        std::uint8_t opcode;
+    };
+
+    void on_handshake_written(error_code ec);
     void do_read();
-    void read_piece(std::size_t limit);
-    void reset_buffer();
-    void on_read(error_code ec);
-    void write_if_open();
+    void on_readable(error_code ec);
+    void on_bytes(error_code ec, unsigned char const* p, std::size_t n);
+    void consume(unsigned char const* p, std::size_t n);
+    bool handle(ws::frame_reader::item& item);
+    bool paused() const;
+    void resume();
+    void enqueue(std::shared_ptr<std::string const> payload, std::uint8_t opcode);
+    void schedule_write();
     void do_write();
     void on_write(error_code ec);
-    void do_close();
+    void send_close(unsigned code, std::string_view reason);
+    void shut_down();
     void arm_timer();
+    void arm_close_timer();
     void on_timer(error_code ec);
     void drop_queue();
-    void finish(error_code ec);
+    void finish();
 
-    // The plain socket (or the TLS stream) under the frame guard: the HTTP phase's timers and
-    // stream state are left behind with the tcp_stream (~0.5 KB per idle connection).
-    websocket::stream<frame_guard<transport>> ws_;
+    transport stream_;
     net::steady_timer timer_;
     gateway& gw_;
     core::connection_info info_;
     limits limits_;
     state state_ = state::handshaking;
-    beast::flat_buffer buffer_;
-    std::vector<std::shared_ptr<std::string const>> queue_; // (a deque costs ~600 B even empty)
+    ws::frame_reader reader_;
+    std::string unread_; ///< bytes read but not parsed while reading is paused
+    std::unique_ptr<unsigned char[]> tls_buffer_; ///< TLS reads land here (plain ones do not)
+    std::vector<out_frame> queue_;                // (a deque costs ~600 B even empty)
     std::size_t queued_bytes_ = 0;
+    std::size_t batch_count_ = 0; ///< queued frames in the write in progress
+
+    struct header
+    {
+        std::array<unsigned char, ws::max_header_bytes> bytes;
+        std::uint8_t size;
+    };
+
+    std::vector<header> headers_;           ///< frame headers of the write in progress
+    std::vector<net::const_buffer> gather_; ///< headers and payloads of the write in progress
+    std::string handshake_;                 ///< the 101 response while it is being written
     bool writing_ = false;
     bool write_scheduled_ = false;
-    std::size_t batch_count_ = 0; ///< queued messages in the write in progress
-    std::vector<std::array<unsigned char, 10>> headers_;
-    std::vector<std::size_t> header_lengths_;
     bool reading_ = false;
-    bool close_pending_ = false;
+    bool parsing_ = false;
+    bool close_queued_ = false;   ///< our close frame is in the queue (nothing may follow it)
+    bool close_sent_ = false;     ///< our close frame is on the wire
+    bool close_received_ = false; ///< the client's close frame arrived
+    bool fatal_ = false;          ///< the client's bytes are no longer frames: stop reading
+    bool shutting_down_ = false;
     std::size_t in_flight_ = 0;
-    std::optional<std::pair<int, std::string>> close_cause_;
+    std::optional<std::pair<int, std::string>> close_cause_; ///< ours, when we closed first
+    std::optional<std::pair<int, std::string>> client_close_;
     core::epoch_ms last_active_ = 0;
-    http::request<http::string_body> upgrade_request_;
 };
 
 } // namespace chatd::server

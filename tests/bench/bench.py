@@ -47,6 +47,12 @@ def build_tools(need_peers, build_chatd=True):
         subprocess.run(["cmake", "--build", str(release), "--target", "chatd"], check=True, stdout=subprocess.DEVNULL)
     if not need_peers:
         return
+    stub = OUT / "kernel-stub"
+    stub_src = PEERS_DIR / "kernel-stub.cpp"
+    if not stub.exists() or stub.stat().st_mtime < stub_src.stat().st_mtime:
+        log("building the kernel stub (the raw send() floor)")
+        subprocess.run(["g++", "-O2", "-std=c++20", "-Wall", "-Wextra", "-o", str(stub), str(stub_src), "-lcrypto"],
+                       check=True)
     beast = OUT / "beast-chat-multi"
     if not beast.exists():
         if not BEAST_SRC.exists():
@@ -71,6 +77,7 @@ class Server:
         cmds = {
             "chatd": [str(CHATD[0]), "--port", str(port), "--db", str(db), "--log-level", "warn"],
             "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
+            "kernel": [str(OUT / "kernel-stub"), str(port)],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
             "bun": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port)],
             "socketio": [node, str(PEERS_DIR / "socketio-chat.mjs"), str(port)],
@@ -339,10 +346,10 @@ def write_reports(rows):
         for r in rows:
             f.write(json.dumps(r) + "\n")
     best = summarize(rows)
-    lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs beast | vs ws | vs bun | vs socket.io | vs serverless-offline |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs kernel stub | vs beast | vs ws | vs bun | vs socket.io | vs serverless-offline |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for wl in sorted({k[0] for k in best}):
-        for peer in ["chatd", "beast", "ws", "bun", "socketio", "sls"]:
+        for peer in ["chatd", "kernel", "beast", "ws", "bun", "socketio", "sls"]:
             r = best.get((wl, peer))
             if not r:
                 continue
@@ -350,7 +357,23 @@ def write_reports(rows):
                 o = best.get((wl, other))
                 return f"{r['deliveries_per_server_cpu_s'] / o['deliveries_per_server_cpu_s']:.2f}×" if o and peer != other else ""
             lines.append(f"| {wl} | {peer} | {r['delivered_per_s']:.0f} | {r['deliveries_per_server_cpu_s']:.0f} | "
-                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} | {ratio('socketio')} | {ratio('sls')} |")
+                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('kernel')} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} | {ratio('socketio')} | {ratio('sls')} |")
+    # Server CPU per delivery against the kernel stub at the same offered rate (so at the same
+    # coalescing): the stub does nothing but the unavoidable send() per recipient per pass.
+    same = []
+    for r in rows:
+        if r.get("peer") != "chatd" or not r.get("ok") or r.get("client_bound") or "deliveries_per_server_cpu_s" not in r \
+                or not r["workload"].startswith(("W1", "W2")):
+            continue
+        k = next((o for o in rows if o.get("peer") == "kernel" and o.get("workload") == r["workload"] and o.get("ok")
+                  and not o.get("client_bound") and o.get("offered_msgs_per_s") == r["offered_msgs_per_s"]), None)
+        if k and r["deliveries_per_server_cpu_s"] > 0 and k["deliveries_per_server_cpu_s"] > 0:
+            us = 1e6 / r["deliveries_per_server_cpu_s"]
+            kus = 1e6 / k["deliveries_per_server_cpu_s"]
+            same.append(f"| {r['workload']} | {r['offered_msgs_per_s']:.0f} | {us:.2f} | {kus:.2f} | {us / kus:.2f}× |")
+    if same:
+        lines += ["", "| server CPU per delivery, same offered rate | offered msgs/s | chatd µs | kernel stub µs | chatd / stub |",
+                  "|---|---|---|---|---|"] + same
     # Latency at half of Bun's saturation: the point of each peer closest to half the offered
     # rate of Bun's best sustained point, p99 compared with Bun's own at that rate.
     half = []
@@ -436,7 +459,7 @@ def main():
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
     ap.add_argument("--idle-clients", type=int, default=19500)
     ap.add_argument("--sls-w1-rates", type=float, nargs="+", default=[0.5, 1, 2, 3])
-    ap.add_argument("--peers", nargs="+", default=["chatd", "beast", "ws", "bun", "socketio", "sls"])
+    ap.add_argument("--peers", nargs="+", default=["chatd", "kernel", "beast", "ws", "bun", "socketio", "sls"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])

@@ -79,16 +79,24 @@ export function rawClient(port, pathAndQuery = '/dev') {
         open = true;
         resolve({ frames, sock, close: () => sock.destroy() });
       }
-      for (;;) {
-        if (buf.length < 2) return;
-        let len = buf[1] & 0x7f;
-        let off = 2;
-        if (len === 126) { if (buf.length < 4) return; len = buf.readUInt16BE(2); off = 4; }
-        else if (len === 127) { if (buf.length < 10) return; len = Number(buf.readBigUInt64BE(2)); off = 10; }
-        if (buf.length < off + len) return;
-        frames.push({ fin: (buf[0] & 0x80) !== 0, opcode: buf[0] & 0x0f, length: len, data: buf.subarray(off, off + len) });
-        buf = buf.subarray(off + len);
-      }
+      buf = takeFrames(buf, (f) => frames.push(f));
     });
   });
+}
+
+/**
+ * Parse every complete server frame at the start of `buf`, calling `onFrame` with
+ * {fin, opcode, masked, length, data}; returns the bytes left over.
+ */
+export function takeFrames(buf, onFrame) {
+  for (;;) {
+    if (buf.length < 2) return buf;
+    let len = buf[1] & 0x7f;
+    let off = 2;
+    if (len === 126) { if (buf.length < 4) return buf; len = buf.readUInt16BE(2); off = 4; }
+    else if (len === 127) { if (buf.length < 10) return buf; len = Number(buf.readBigUInt64BE(2)); off = 10; }
+    if (buf.length < off + len) return buf;
+    onFrame({ fin: (buf[0] & 0x80) !== 0, opcode: buf[0] & 0x0f, masked: (buf[1] & 0x80) !== 0, length: len, data: buf.subarray(off, off + len) });
+    buf = buf.subarray(off + len);
+  }
 }

@@ -3,7 +3,6 @@
 #include <vector>
 
 #include "api_definition.hpp"
-#include "frame_guard.hpp"
 
 using namespace chatd::server;
 
@@ -75,51 +74,4 @@ TEST_CASE("integration URLs")
     CHECK_FALSE(parse_http_url("http://h:port/"));
     CHECK_FALSE(parse_http_url("http://user@h/"));
     CHECK_FALSE(parse_http_url("chat"));
-}
-
-TEST_CASE("frame limit: payload lengths in every header form")
-{
-    auto frame = [](std::uint64_t len, bool masked) {
-        std::vector<unsigned char> f{0x81};
-        unsigned char m = masked ? 0x80 : 0;
-        if (len < 126) {
-            f.push_back(static_cast<unsigned char>(m | len));
-        } else if (len < 65536) {
-            f.push_back(m | 126);
-            f.push_back(static_cast<unsigned char>(len >> 8));
-            f.push_back(static_cast<unsigned char>(len));
-        } else {
-            f.push_back(m | 127);
-            for (int i = 7; i >= 0; --i)
-                f.push_back(static_cast<unsigned char>(len >> (8 * i)));
-        }
-        if (masked)
-            f.insert(f.end(), {1, 2, 3, 4});
-        f.insert(f.end(), static_cast<std::size_t>(len), 'x');
-        return f;
-    };
-    SUBCASE("frames at the limit pass, one byte over is caught")
-    {
-        frame_limit lim(32768);
-        for (auto len : {0ull, 5ull, 125ull, 126ull, 65535ull - 32768ull, 32768ull}) {
-            auto f = frame(len, true);
-            lim.feed(f.data(), f.size());
-        }
-        CHECK_FALSE(lim.exceeded());
-        auto big = frame(32769, true);
-        lim.feed(big.data(), big.size());
-        CHECK(lim.exceeded());
-    }
-    SUBCASE("bytes arriving one at a time, and 64-bit lengths")
-    {
-        frame_limit lim(32768);
-        auto f = frame(100, false);
-        auto g = frame(70000, true);
-        f.insert(f.end(), g.begin(), g.end());
-        for (std::size_t i = 0; i < 110; ++i)
-            lim.feed(&f[i], 1);
-        CHECK_FALSE(lim.exceeded());
-        lim.feed(f.data() + 110, f.size() - 110);
-        CHECK(lim.exceeded());
-    }
 }

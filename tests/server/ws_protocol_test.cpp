@@ -1,0 +1,262 @@
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ws_protocol.hpp"
+
+using namespace chatd::server::ws;
+using item = frame_reader::item;
+
+namespace {
+
+/// One client frame: masked (unless told), with the given first byte and payload.
+std::vector<unsigned char> client_frame(unsigned char first,
+                                        std::string const& payload,
+                                        bool masked = true,
+                                        std::uint64_t claimed = UINT64_MAX)
+{
+    std::uint64_t len = claimed == UINT64_MAX ? payload.size() : claimed;
+    std::vector<unsigned char> f{first};
+    unsigned char m = masked ? 0x80 : 0;
+    if (len < 126) {
+        f.push_back(static_cast<unsigned char>(m | len));
+    } else if (len < 65536) {
+        f.push_back(m | 126);
+        f.push_back(static_cast<unsigned char>(len >> 8));
+        f.push_back(static_cast<unsigned char>(len));
+    } else {
+        f.push_back(m | 127);
+        for (int i = 7; i >= 0; --i)
+            f.push_back(static_cast<unsigned char>(len >> (8 * i)));
+    }
+    unsigned char const mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+    if (masked)
+        f.insert(f.end(), mask, mask + 4);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+        f.push_back(static_cast<unsigned char>(payload[i]) ^ (masked ? mask[i % 4] : 0));
+    return f;
+}
+
+std::vector<unsigned char> cat(std::vector<std::vector<unsigned char>> const& parts)
+{
+    std::vector<unsigned char> out;
+    for (auto const& p : parts)
+        out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+/// Feed `bytes` in pieces of `step` and collect every item that comes out.
+std::vector<item>
+read_all(frame_reader& r, std::vector<unsigned char> const& bytes, std::size_t step)
+{
+    std::vector<item> items;
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        auto end = std::min(bytes.size(), at + step);
+        std::size_t used = at;
+        while (used < end) {
+            item it;
+            used += r.parse(bytes.data() + used, end - used, it);
+            if (it.kind != item::none)
+                items.push_back(std::move(it));
+        }
+        at = end;
+    }
+    return items;
+}
+
+} // namespace
+
+TEST_CASE("handshake key: the RFC's example and malformed keys")
+{
+    CHECK(accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    CHECK(valid_client_key("dGhlIHNhbXBsZSBub25jZQ=="));
+    CHECK_FALSE(valid_client_key(""));
+    CHECK_FALSE(valid_client_key("dGhlIHNhbXBsZSBub25jZQ"));
+    CHECK_FALSE(valid_client_key("dGhlIHNhbXBsZSBub25jZQ==="));
+    CHECK_FALSE(valid_client_key("dGhlIHNhbXBsZSBub25j\r\n=="));
+}
+
+TEST_CASE("UTF-8: well-formed text passes, every kind of malformed sequence fails")
+{
+    CHECK(valid_utf8(""));
+    CHECK(valid_utf8("plain ascii that is longer than eight bytes"));
+    CHECK(valid_utf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80")); // é € 😀
+    CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));                           // U+10FFFF
+    CHECK_FALSE(valid_utf8("\xc0\xaf"));                             // overlong '/'
+    CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));                         // overlong, 3 bytes
+    CHECK_FALSE(valid_utf8("\xed\xa0\x80"));                         // a surrogate
+    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));                     // above U+10FFFF
+    CHECK_FALSE(valid_utf8("abc\xe2\x82"));                          // cut short
+    CHECK_FALSE(valid_utf8("\x80"));                                 // lone continuation
+    CHECK_FALSE(valid_utf8("\xff"));
+    CHECK_FALSE(valid_utf8("01234567\xe2\x28\xa1")); // bad second byte
+}
+
+TEST_CASE("server frame headers in all three length forms")
+{
+    unsigned char h[max_header_bytes];
+    CHECK(write_header(h, true, op_text, 5) == 2);
+    CHECK(h[0] == 0x81);
+    CHECK(h[1] == 5);
+    CHECK(write_header(h, false, op_text, 300) == 4);
+    CHECK(h[0] == 0x01);
+    CHECK(h[1] == 126);
+    CHECK(((h[2] << 8) | h[3]) == 300);
+    CHECK(write_header(h, true, op_continuation, 70000) == 10);
+    CHECK(h[1] == 127);
+    CHECK(h[7] == 0x01);
+    CHECK(h[8] == 0x11);
+    CHECK(h[9] == 0x70);
+    auto p = close_payload(1001, "Going away");
+    CHECK(p.size() == 12);
+    CHECK(static_cast<unsigned char>(p[0]) == 0x03);
+    CHECK(static_cast<unsigned char>(p[1]) == 0xE9);
+    CHECK(close_payload(1000, std::string(200, 'x')).size() == 125);
+}
+
+TEST_CASE("frame reader: messages, fragments and control frames, whatever the read sizes")
+{
+    std::string big(40000, 'b');
+    auto bytes = cat({client_frame(0x81, "hello"),
+                      client_frame(0x89, "are you there"),
+                      client_frame(0x01, "frag"),
+                      client_frame(0x8A, ""), // a pong between fragments is allowed
+                      client_frame(0x00, "men"),
+                      client_frame(0x80, "ted"),
+                      client_frame(0x81, std::string(300, 'm')),
+                      client_frame(0x01, big.substr(0, 20000)),
+                      client_frame(0x80, big.substr(20000)),
+                      client_frame(0x81, ""),
+                      client_frame(0x88, std::string("\x03\xe8", 2) + "bye")});
+    for (std::size_t step :
+         {std::size_t{1}, std::size_t{3}, std::size_t{7}, std::size_t{4096}, bytes.size()}) {
+        CAPTURE(step);
+        frame_reader r(32 * 1024, 128 * 1024);
+        auto items = read_all(r, bytes, step);
+        REQUIRE(items.size() == 8);
+        CHECK(items[0].kind == item::message);
+        CHECK(items[0].payload == "hello");
+        CHECK(items[1].kind == item::ping);
+        CHECK(items[1].payload == "are you there");
+        CHECK(items[2].kind == item::pong);
+        CHECK(items[3].payload == "fragmented");
+        CHECK(items[4].payload == std::string(300, 'm'));
+        CHECK(items[5].payload == big);
+        CHECK(items[6].kind == item::message);
+        CHECK(items[6].payload.empty());
+        CHECK(items[7].kind == item::close);
+        CHECK(items[7].code == 1000);
+        CHECK(items[7].payload == "bye");
+        CHECK(r.buffered() == 0);
+    }
+}
+
+TEST_CASE("frame reader: a close frame without a code is 1005")
+{
+    frame_reader r(32 * 1024, 128 * 1024);
+    auto items = read_all(r, client_frame(0x88, ""), 100);
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].kind == item::close);
+    CHECK(items[0].code == 1005);
+}
+
+TEST_CASE("frame reader: API Gateway's limits and unsupported frames")
+{
+    SUBCASE("a frame of exactly 32 KB passes, one byte more is 1009")
+    {
+        frame_reader r(32 * 1024, 128 * 1024);
+        auto ok = read_all(r, client_frame(0x81, std::string(32 * 1024, 'x')), 5000);
+        REQUIRE(ok.size() == 1);
+        CHECK(ok[0].kind == item::message);
+        auto bad = read_all(r,
+                            cat({client_frame(0x81, std::string(32 * 1024 + 1, 'x')),
+                                 client_frame(0x81, "dropped"),
+                                 client_frame(0x88, "\x03\xe8")}),
+                            5000);
+        REQUIRE(bad.size() == 2);
+        CHECK(bad[0].kind == item::refused);
+        CHECK(bad[0].code == 1009);
+        CHECK_FALSE(bad[0].fatal);
+        CHECK(bad[1].kind == item::close); // still understood while the connection closes
+        CHECK(r.buffered() == 0);
+    }
+    SUBCASE("a message over 128 KB in frames of 32 KB is 1009, before it is all buffered")
+    {
+        frame_reader r(32 * 1024, 128 * 1024);
+        std::vector<std::vector<unsigned char>> parts{client_frame(0x01, std::string(32768, 'a'))};
+        for (int i = 0; i < 3; ++i)
+            parts.push_back(client_frame(0x00, std::string(32768, 'a')));
+        parts.push_back(client_frame(0x80, "!"));
+        auto items = read_all(r, cat(parts), 65536);
+        REQUIRE(items.size() == 1);
+        CHECK(items[0].code == 1009);
+        CHECK(r.buffered() == 0);
+    }
+    SUBCASE("binary is 1003, invalid UTF-8 is 1007")
+    {
+        frame_reader r(32 * 1024, 128 * 1024);
+        auto items = read_all(r, client_frame(0x82, "\x01\x02"), 100);
+        REQUIRE(items.size() == 1);
+        CHECK(items[0].code == 1003);
+        frame_reader r2(32 * 1024, 128 * 1024);
+        items = read_all(r2, client_frame(0x81, "bad \xc0\xaf"), 100);
+        REQUIRE(items.size() == 1);
+        CHECK(items[0].code == 1007);
+        CHECK_FALSE(items[0].fatal);
+    }
+}
+
+TEST_CASE("frame reader: protocol errors are fatal 1002s")
+{
+    struct bad_case
+    {
+        char const* name;
+        std::vector<unsigned char> bytes;
+        unsigned code;
+    };
+
+    std::vector<bad_case> cases{
+        {"unmasked", client_frame(0x81, "hi", false), 1002},
+        {"reserved bit", client_frame(0xC1, "hi"), 1002},
+        {"unknown data opcode", client_frame(0x83, "hi"), 1002},
+        {"unknown control opcode", client_frame(0x8B, "hi"), 1002},
+        {"fragmented ping", client_frame(0x09, "hi"), 1002},
+        {"long ping", client_frame(0x89, std::string(126, 'p')), 1002},
+        {"continuation first", client_frame(0x80, "hi"), 1002},
+        {"text inside a message", cat({client_frame(0x01, "a"), client_frame(0x81, "b")}), 1002},
+        {"64-bit length with the top bit", client_frame(0x81, "", true, 1ULL << 63), 1002},
+        {"close with one byte", client_frame(0x88, "\x03"), 1002},
+        {"close code 1005", client_frame(0x88, "\x03\xed"), 1002},
+        {"close code 999", client_frame(0x88, "\x03\xe7"), 1002},
+        {"close reason not UTF-8", client_frame(0x88, "\x03\xe8\xff"), 1007},
+    };
+    for (auto const& c : cases) {
+        CAPTURE(c.name);
+        frame_reader r(32 * 1024, 128 * 1024);
+        auto bytes = cat({c.bytes, client_frame(0x81, "after")});
+        auto items = read_all(r, bytes, bytes.size());
+        REQUIRE(items.size() == 1); // nothing is read after it
+        CHECK(items[0].kind == item::refused);
+        CHECK(items[0].code == c.code);
+        CHECK(items[0].fatal);
+    }
+}
+
+TEST_CASE("frame reader: once closing, data frames are skipped and control frames still read")
+{
+    frame_reader r(32 * 1024, 128 * 1024);
+    r.discard_data();
+    auto items = read_all(r,
+                          cat({client_frame(0x81, "ignored"),
+                               client_frame(0x82, "binary too"),
+                               client_frame(0x81, std::string(50000, 'z')),
+                               client_frame(0x88, "\x03\xe9")}),
+                          1000);
+    REQUIRE(items.size() == 1);
+    CHECK(items[0].kind == item::close);
+    CHECK(items[0].code == 1001);
+    CHECK(r.buffered() == 0);
+}
