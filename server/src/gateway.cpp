@@ -95,6 +95,21 @@ void gateway::opened(std::shared_ptr<ws_session> const& s)
     stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
 }
 
+void gateway::cork(std::shared_ptr<ws_session> s)
+{
+    corked_.push_back(std::move(s));
+    if (cork_posted_)
+        return;
+    cork_posted_ = true;
+    net::post(io_, [this] {
+        cork_posted_ = false;
+        flushing_.swap(corked_);
+        for (auto& session : flushing_)
+            session->uncork();
+        flushing_.clear();
+    });
+}
+
 void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
 {
     auto now = clock_.now();

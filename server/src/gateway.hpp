@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "event_log.hpp"
 #include "integration.hpp"
@@ -139,6 +140,11 @@ public:
     /// Integration calls started and not yet reported back.
     std::size_t pending_count() const { return pending_; }
 
+    /// The cork: `s` has frames queued. Every session corked during one handler is written
+    /// from one posted handler after it, so a fan-out to N clients costs one post, not N, and
+    /// each client gets everything queued for it in one system call.
+    void cork(std::shared_ptr<ws_session> s);
+
 private:
     /// Write the event to --event-log, if on.
     void note(core::event const& ev);
@@ -161,6 +167,9 @@ private:
         live_;
     std::size_t pending_ = 0;
     bool accepting_ = true;
+    std::vector<std::shared_ptr<ws_session>> corked_;
+    std::vector<std::shared_ptr<ws_session>> flushing_; ///< (kept for its capacity)
+    bool cork_posted_ = false;
     std::atomic<std::uint64_t>* unrouted_in_ = nullptr; ///< messages_in for frames with no route
 };
 

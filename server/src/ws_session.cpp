@@ -255,16 +255,19 @@ void ws_session::enqueue(std::shared_ptr<std::string const> payload, std::uint8_
 
 void ws_session::schedule_write()
 {
-    // Cork: start the write after the current handler, so every frame queued for this client
+    // Cork: the write starts after the current handler, so every frame queued for this client
     // in the meantime goes out in the same system call.
     if (writing_ || write_scheduled_)
         return;
     write_scheduled_ = true;
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
-        self->write_scheduled_ = false;
-        if (!self->writing_ && !self->queue_.empty() && self->state_ != state::closed)
-            self->do_write();
-    });
+    gw_.cork(shared_from_this());
+}
+
+void ws_session::uncork()
+{
+    write_scheduled_ = false;
+    if (!writing_ && !queue_.empty() && state_ != state::closed)
+        do_write();
 }
 
 void ws_session::send_close(unsigned code, std::string_view reason)

@@ -64,6 +64,9 @@ public:
     /// An event from this connection finished its integration; reading resumes if paused.
     void event_done();
 
+    /// The gateway's cork is drained: write what is queued (see gateway::cork).
+    void uncork();
+
     core::connection_info const& info() const { return info_; }
 
     bool is_open() const { return state_ == state::open; }
