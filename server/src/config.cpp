@@ -95,6 +95,16 @@ std::vector<option> const& options()
              c.db = v;
              return std::nullopt;
          }},
+        {"--durability",
+         "CHATD_DURABILITY",
+         "full: a commit waits for the disk (default); normal: survives a crash of chatd, not "
+         "of the machine, and commits faster",
+         [](config& c, std::string const& v) -> std::optional<std::string> {
+             if (v != "full" && v != "normal")
+                 return "must be full or normal";
+             c.durability = v;
+             return std::nullopt;
+         }},
         {"--stage",
          "CHATD_STAGE",
          "stage name: ws://HOST:PORT/STAGE (default dev)",

@@ -16,6 +16,7 @@ struct config
     std::string host = "127.0.0.1";
     std::uint16_t port = 8080;
     std::string db = "chatd.db";
+    std::string durability = "full"; ///< "full" or "normal" (SQLite's synchronous setting)
     std::string stage = "dev";
     std::string static_dir = CHATD_DEFAULT_STATIC_DIR;
     std::string api_id = "chatdlocal";

@@ -41,8 +41,12 @@ server::server(config cfg)
 {
     log::set_level(parse_level(cfg_.log_level));
     log::set_format(cfg_.log_format == "json" ? log::format::json : log::format::text);
-    storage_ =
-        std::make_unique<storage_worker>(cfg_.db, max_storage_queue, ioc_.get_executor(), stats_);
+    storage_ = std::make_unique<storage_worker>(
+        cfg_.db,
+        cfg_.durability == "normal" ? storage::durability::normal : storage::durability::full,
+        max_storage_queue,
+        ioc_.get_executor(),
+        stats_);
 
     core::chat_options opts;
     opts.max_message_bytes = cfg_.max_message_bytes;

@@ -26,10 +26,11 @@ std::unique_ptr<storage::checkpointer> start_checkpointer(storage::sqlite_store&
 } // namespace
 
 storage_worker::storage_worker(std::string const& db_path,
+                               storage::durability durability,
                                std::size_t max_queue,
                                net::any_io_executor completions,
                                metrics& stats)
-    : store_(db_path)
+    : store_(db_path, durability)
     , checkpointer_(start_checkpointer(store_, db_path))
     , stats_(stats)
     , completions_(std::move(completions))

@@ -45,6 +45,7 @@ public:
     /// Opens the store on the calling thread (so start-up errors surface there), then starts
     /// the storage thread. Throws core::store_error.
     storage_worker(std::string const& db_path,
+                   storage::durability durability,
                    std::size_t max_queue,
                    net::any_io_executor completions,
                    metrics& stats);

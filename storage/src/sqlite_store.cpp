@@ -172,7 +172,7 @@ struct sqlite_store::impl
 
 namespace {
 
-detail::db_ptr open_db(std::string const& path)
+detail::db_ptr open_db(std::string const& path, durability d)
 {
     sqlite3* raw = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -184,16 +184,17 @@ detail::db_ptr open_db(std::string const& path)
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, 5000);
     detail::exec(raw, "PRAGMA journal_mode = WAL");
-    detail::exec(raw, "PRAGMA synchronous = FULL");
+    detail::exec(
+        raw, d == durability::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     detail::exec(raw, "PRAGMA foreign_keys = ON");
     return db;
 }
 
 } // namespace
 
-sqlite_store::sqlite_store(std::string const& path)
+sqlite_store::sqlite_store(std::string const& path, durability d)
 {
-    auto db = open_db(path);
+    auto db = open_db(path, d);
     detail::migrate(db.get());
     // Sockets of an earlier run are gone: so are their connections and memberships.
     detail::exec(db.get(), "DELETE FROM memberships; DELETE FROM connections;");

@@ -76,6 +76,10 @@ class Server:
         node = shutil.which("node")
         cmds = {
             "chatd": [str(CHATD[0]), "--port", str(port), "--db", str(db), "--log-level", "warn"],
+            # The same binary with SQLite's synchronous=NORMAL: survives a crash of chatd, not
+            # of the machine (W2 and W5 only: the workloads that store messages).
+            "chatd-normal": [str(CHATD[0]), "--port", str(port), "--db", str(db), "--log-level", "warn",
+                             "--durability", "normal"],
             "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
             "kernel": [str(OUT / "kernel-stub"), str(port)],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
@@ -91,7 +95,7 @@ class Server:
             env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_REGION="us-east-1",
                        AWS_EC2_METADATA_DISABLED="true", SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off",
                        SLS_DEPRECATION_DISABLE="*", MGMT_ENDPOINT=f"http://127.0.0.1:{port}")
-        self.path = {"chatd": "/dev", "socketio": "/socket.io/"}.get(name, "/")
+        self.path = {"chatd": "/dev", "chatd-normal": "/dev", "socketio": "/socket.io/"}.get(name, "/")
         self.log = open(OUT / f"{name}.log", "w")  # the last run of each peer, for post-mortems
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmds[name]], stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=env,
@@ -128,7 +132,7 @@ class Server:
 def loadgen_args(server, **kw):
     args = ["taskset", "-c", "1", str(OUT / "loadgen"), "--port", str(server.port), "--path", server.path,
             "--server-pid", str(server.pid),
-            "--proto", server.name if server.name in ("chatd", "socketio") else "raw"]
+            "--proto", {"chatd": "chatd", "chatd-normal": "chatd", "socketio": "socketio"}.get(server.name, "raw")]
     for k, v in kw.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     return args
@@ -179,7 +183,7 @@ def run_matrix(args):
     d = args.duration
     want = set(args.workloads)
     if "W1" in want:  # global broadcast to 1000 clients, swept
-        for peer in peers:
+        for peer in [p for p in peers if p != "chatd-normal"]:
             # serverless-offline posts each delivery through the management API over HTTP: it
             # saturates three orders of magnitude lower, so it gets its own rates.
             if peer == "sls":
@@ -195,10 +199,10 @@ def run_matrix(args):
             for rate in args.w2b_rates:
                 point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
     if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
-        for peer in [p for p in peers if p != "sls"]:
+        for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
             point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
     if "W4" in want:  # idle connections: memory per connection, clients split over processes
-        for peer in [p for p in peers if p != "sls"]:
+        for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
             port[0] += 1
             srv = Server(peer, port[0], workdir)
             try:
@@ -211,6 +215,11 @@ def run_matrix(args):
             rows.append(row)
     if "W5" in want and "chatd" in peers:
         rows.extend(sqlite_ceiling(workdir))
+        # chatd's own persisted rate: rooms of one, so each message is stored and acknowledged
+        # and fans out to nobody else; compared with the ceiling above.
+        for peer in [p for p in ("chatd", "chatd-normal") if p in peers]:
+            for rate in args.w5_rates:
+                point(peer, "W5-stored", clients=1000, senders=1000, room_size=1, rate=rate, duration=d)
     if "W7" in want and "chatd" in peers:
         rows.append(crash_test(workdir))
     shutil.rmtree(workdir, ignore_errors=True)
@@ -332,7 +341,7 @@ def summarize(rows):
         # its bar is "nothing lost" within 5 s.
         limit = 5000 if r.get("peer") == "sls" else 100
         if "p99_ms" not in r or not r["ok"] or r.get("client_bound") or r["p99_ms"] >= limit \
-                or r["workload"].startswith(("W3", "W4")):
+                or r["workload"].startswith(("W3", "W4", "W5")):
             continue
         key = (r["workload"], r["peer"])
         if key not in best or r["delivered_per_s"] > best[key]["delivered_per_s"]:
@@ -349,7 +358,7 @@ def write_reports(rows):
     lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs kernel stub | vs beast | vs ws | vs bun | vs socket.io | vs serverless-offline |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for wl in sorted({k[0] for k in best}):
-        for peer in ["chatd", "kernel", "beast", "ws", "bun", "socketio", "sls"]:
+        for peer in ["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "socketio", "sls"]:
             r = best.get((wl, peer))
             if not r:
                 continue
@@ -362,7 +371,7 @@ def write_reports(rows):
     # coalescing): the stub does nothing but the unavoidable send() per recipient per pass.
     same = []
     for r in rows:
-        if r.get("peer") != "chatd" or not r.get("ok") or r.get("client_bound") or "deliveries_per_server_cpu_s" not in r \
+        if r.get("peer") not in ("chatd", "chatd-normal") or not r.get("ok") or r.get("client_bound") or "deliveries_per_server_cpu_s" not in r \
                 or not r["workload"].startswith(("W1", "W2")):
             continue
         k = next((o for o in rows if o.get("peer") == "kernel" and o.get("workload") == r["workload"] and o.get("ok")
@@ -370,10 +379,10 @@ def write_reports(rows):
         if k and r["deliveries_per_server_cpu_s"] > 0 and k["deliveries_per_server_cpu_s"] > 0:
             us = 1e6 / r["deliveries_per_server_cpu_s"]
             kus = 1e6 / k["deliveries_per_server_cpu_s"]
-            same.append(f"| {r['workload']} | {r['offered_msgs_per_s']:.0f} | {us:.2f} | {kus:.2f} | {us / kus:.2f}× |")
+            same.append(f"| {r['workload']} | {r['peer']} | {r['offered_msgs_per_s']:.0f} | {us:.2f} | {kus:.2f} | {us / kus:.2f}× |")
     if same:
-        lines += ["", "| server CPU per delivery, same offered rate | offered msgs/s | chatd µs | kernel stub µs | chatd / stub |",
-                  "|---|---|---|---|---|"] + same
+        lines += ["", "| server CPU per delivery, same offered rate | server | offered msgs/s | server µs | kernel stub µs | server / stub |",
+                  "|---|---|---|---|---|---|"] + same
     # Latency at half of Bun's saturation: the point of each peer closest to half the offered
     # rate of Bun's best sustained point, p99 compared with Bun's own at that rate.
     half = []
@@ -416,6 +425,17 @@ def write_reports(rows):
         lines += ["", "| W5 SQLite alone on chatd's schema (100 rooms) | messages stored/s |", "|---|---|"]
         for r in ceiling:
             lines.append(f"| {r['batch']} per transaction | {r['stored_per_s']:.0f} |")
+        by_batch = {r["batch"]: r["stored_per_s"] for r in ceiling}
+        for peer in ("chatd", "chatd-normal"):
+            stored = [r for r in rows if r["workload"] == "W5-stored" and r["peer"] == peer and r["ok"]
+                      and not r.get("client_bound") and r["p99_ms"] < 100]
+            if not stored:
+                continue
+            top = max(stored, key=lambda r: r["delivered_per_s"])
+            vs = ", ".join(f"{top['delivered_per_s'] / v:.2f}× the {b}-per-transaction ceiling"
+                           for b, v in sorted(by_batch.items()) if b >= 10)
+            lines.append(f"| {peer}, rooms of one (each message stored, then acknowledged): sustained | "
+                         f"{top['delivered_per_s']:.0f} (p99 {top['p99_ms']:.1f} ms; {vs}) |")
     for r in rows:
         if r["workload"] == "W7-crash":
             lines += ["", f"W7 kill -9 during W2: {r['acked']} messages acknowledged, {r['stored']} stored, "
@@ -457,9 +477,11 @@ def main():
     ap.add_argument("--w1-rates", type=float, nargs="+", default=[20, 50, 80, 110, 140, 170, 200, 250])
     ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
+    ap.add_argument("--w5-rates", type=float, nargs="+", default=[5000, 10000, 15000, 20000, 25000])
     ap.add_argument("--idle-clients", type=int, default=19500)
     ap.add_argument("--sls-w1-rates", type=float, nargs="+", default=[0.5, 1, 2, 3])
-    ap.add_argument("--peers", nargs="+", default=["chatd", "kernel", "beast", "ws", "bun", "socketio", "sls"])
+    ap.add_argument("--peers", nargs="+",
+                    default=["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "socketio", "sls"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])

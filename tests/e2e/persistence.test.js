@@ -51,6 +51,35 @@ test('clean shutdown then restart keeps rooms and messages; seq continues; old i
   }
 });
 
+for (const durability of ['full', 'normal']) {
+  test(`kill -9 with --durability ${durability}: every acknowledged message is there after a restart`, async () => {
+    const tmp = tempDir();
+    const db = `${tmp.dir}/chatd.db`;
+    try {
+      let chatd = await startChatd({ db, args: ['--durability', durability] });
+      const alice = await Client.connect(chatd.url);
+      await alice.request({ action: 'createRoom', roomId: 'crash' });
+      await alice.request({ action: 'joinRoom', roomId: 'crash' });
+      // Acknowledged ones are awaited; the last ten are in flight when the process dies.
+      for (let i = 1; i <= 40; i++) await alice.request({ action: 'sendMessage', roomId: 'crash', message: `m${i}` });
+      for (let i = 41; i <= 50; i++) alice.send({ action: 'sendMessage', roomId: 'crash', message: `m${i}` });
+      const killed = await chatd.stop('SIGKILL');
+      assert.equal(killed.signal, 'SIGKILL');
+      chatd = await startChatd({ db, args: ['--durability', durability] });
+      const bob = await Client.connect(chatd.url);
+      await bob.request({ action: 'joinRoom', roomId: 'crash' });
+      const page = await bob.request({ action: 'getMessages', roomId: 'crash', limit: 50 });
+      const seqs = page.messages.map((m) => m.seq);
+      assert.ok(seqs.length >= 40, `only ${seqs.length} of 40 acknowledged messages survived`);
+      assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'seq is 1..n without a gap');
+      await bob.close();
+      await chatd.stop();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+}
+
 test('bad start-up settings fail with one line and exit code 2', async () => {
   const { spawnSync } = await import('node:child_process');
   const { chatdBin } = await import('./lib.js');

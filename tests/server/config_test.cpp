@@ -37,6 +37,8 @@ TEST_CASE("config: defaults")
     CHECK(r.cfg->db == "chatd.db");
     CHECK(r.cfg->stage == "dev");
     CHECK(r.cfg->api_id.size() == 10);
+    CHECK(r.cfg->durability == "full");
+    CHECK(parse({"--durability", "normal"}).cfg->durability == "normal");
 }
 
 TEST_CASE("config: flags beat environment variables - which beat defaults")
@@ -67,6 +69,7 @@ TEST_CASE("config: mistakes are one clear line and exit code 2")
         {{"--stage", "a/b"}, {}, "--stage"},
         {{"--api-id", "UPPERCASE1"}, {}, "--api-id"},
         {{"--max-message-bytes", "0"}, {}, "--max-message-bytes"},
+        {{"--durability", "fast"}, {}, "--durability"},
         {{}, {{"CHATD_PORT", "-1"}}, "CHATD_PORT"},
     };
     for (auto const& r : rows) {

@@ -12,16 +12,25 @@ namespace chatd::storage {
 /// Threading: one thread owns an instance for its whole life (the connection is opened with
 /// SQLITE_OPEN_NOMUTEX). In chatd that is the storage thread; nothing else touches it.
 ///
-/// Durability: WAL journal, synchronous=FULL. A change is on disk when the transaction that
-/// holds it commits. The storage thread groups the work it finds queued into one transaction
-/// (begin_batch / commit_batch) and isolates each event in a savepoint (begin_unit / ...), so
-/// a failing event rolls back alone.
+/// Durability: WAL journal. With durability::full (synchronous=FULL) a change is on disk when
+/// the transaction that holds it commits; with durability::normal (synchronous=NORMAL) it is
+/// in the WAL file when the transaction commits, so it survives a crash or kill of chatd but
+/// not a crash of the operating system or a power cut (the WAL is synced at checkpoints). The
+/// storage thread groups the work it finds queued into one transaction (begin_batch / commit_batch)
+/// and isolates each event in a savepoint (begin_unit / ...), so a failing event rolls back alone.
+/// How hard a commit waits for the disk (see the class comment).
+enum class durability
+{
+    full,
+    normal
+};
+
 class sqlite_store : public core::store
 {
 public:
     /// Open (creating if needed) and migrate the database; throws core::store_error.
     /// Connections and memberships left by an earlier run are cleared: their sockets are gone.
-    explicit sqlite_store(std::string const& path);
+    explicit sqlite_store(std::string const& path, durability d = durability::full);
     ~sqlite_store() override;
 
     sqlite_store(sqlite_store const&) = delete;
