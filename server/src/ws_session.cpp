@@ -321,9 +321,28 @@ void ws_session::do_write()
             ++h;
         } while (offset < payload.size());
     }
+    std::size_t first = 0;
+    if (!stream_.secure()) {
+        // Most writes fit in the socket's send buffer: make the system call now, and wait (an
+        // asynchronous operation, its allocation, a reactor registration) only for what the
+        // kernel did not take.
+        error_code ec;
+        auto n = stream_.socket().write_some(std::span<net::const_buffer const>(gather_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            ec = {};
+            n = 0;
+        }
+        if (ec)
+            return on_write(ec);
+        while (first < gather_.size() && n >= gather_[first].size())
+            n -= gather_[first++].size();
+        if (first == gather_.size())
+            return on_write({});
+        gather_[first] += n;
+    }
     net::async_write(
         stream_,
-        std::span<net::const_buffer const>(gather_),
+        std::span<net::const_buffer const>(gather_.data() + first, gather_.size() - first),
         [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
 }
 
