@@ -112,6 +112,10 @@ class Server:
             self.stop()
             raise RuntimeError(f"{name} did not start")
         time.sleep(0.2)
+        if self.proc.poll() is not None:
+            # Something else answered on the port (a leftover server): never measure that.
+            self.log.close()
+            raise RuntimeError(f"{name} exited at start: {(OUT / f'{name}.log').read_text().strip()[-300:]}")
         self.pid = self._server_pid()
 
     def _server_pid(self):
@@ -158,11 +162,18 @@ def run_matrix(args):
 
     def point(peer, workload, **kw):
         port[0] += 1
-        srv = Server(peer, port[0], workdir)
         try:
-            row = loadgen(srv, label=f"{workload}", **kw)
-        finally:
-            srv.stop()
+            srv = Server(peer, port[0], workdir)
+            try:
+                row = loadgen(srv, label=f"{workload}", **kw)
+            finally:
+                srv.stop()
+        except RuntimeError as e:
+            # One failed point is reported as failed; it does not end the run.
+            log(f"  {peer:6} {workload:14} FAILED: {e}")
+            rows.append(dict(peer=peer, workload=workload, ok=False, error=str(e)[:300],
+                             offered_msgs_per_s=kw.get("rate", 0)))
+            return None
         row.update(workload=workload, loadavg=loadavg())
         ok = row["lost"] == 0 and row["duplicates"] == 0 and row["gaps"] == 0 and row["failed_connections"] == 0
         row["ok"] = ok
@@ -409,12 +420,12 @@ def write_reports(rows):
         for r in sorted(acks, key=lambda r: (r["workload"], r["peer"], r["offered_msgs_per_s"])):
             lines.append(f"| {r['workload']} | {r['peer']} | {r['offered_msgs_per_s']:.0f} | "
                          f"{r['ack_p50_ms']:.2f} / {r['ack_p99_ms']:.2f} / {r['ack_p999_ms']:.2f} |")
-    mem = [r for r in rows if r["workload"].startswith("W4")]
+    mem = [r for r in rows if r["workload"].startswith("W4") and "rss_per_conn" in r]
     if mem:
         lines += ["", "| W4 idle connections | peer | server RSS per connection (bytes) |", "|---|---|---|"]
         for r in mem:
             lines.append(f"| {r.get('connected', r['clients'])} of {r['clients']} | {r['peer']} | {r['rss_per_conn']:.0f} |")
-    churn = [r for r in rows if r["workload"].startswith("W3")]
+    churn = [r for r in rows if r["workload"].startswith("W3") and "connect_s" in r]
     if churn:
         lines += ["", "| W3 connections | peer | handshakes/s (waves of 500) | handshake p50 / p99 ms | failed |", "|---|---|---|---|---|"]
         for r in churn:
@@ -453,7 +464,7 @@ def charts(rows):
     for wl in sorted({r["workload"] for r in rows if r["workload"].startswith(("W1", "W2"))}):
         series = {}
         for r in rows:
-            if r["workload"] == wl:
+            if r["workload"] == wl and "delivered_per_s" in r:
                 series.setdefault(r["peer"], []).append(r)
         for metric, ylabel, fname in [("delivered_per_s", "deliveries/s", "throughput"), ("p99_ms", "p99 latency (ms)", "p99")]:
             plots = []
