@@ -212,6 +212,11 @@ def run_matrix(args):
     if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
         for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
             point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
+        # The same at a steady, open-loop rate: connection i starts at i / rate seconds.
+        for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
+            for crate in args.w3_rates:
+                point(peer, f"W3-steady-{crate:.0f}", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2,
+                      connect_rate=crate)
     if "W4" in want:  # idle connections: memory per connection, clients split over processes
         for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
             port[0] += 1
@@ -427,9 +432,9 @@ def write_reports(rows):
             lines.append(f"| {r.get('connected', r['clients'])} of {r['clients']} | {r['peer']} | {r['rss_per_conn']:.0f} |")
     churn = [r for r in rows if r["workload"].startswith("W3") and "connect_s" in r]
     if churn:
-        lines += ["", "| W3 connections | peer | handshakes/s (waves of 500) | handshake p50 / p99 ms | failed |", "|---|---|---|---|---|"]
+        lines += ["", "| W3 connections | peer | handshakes/s (waves of 500, or the steady rate) | handshake p50 / p99 ms | failed |", "|---|---|---|---|---|"]
         for r in churn:
-            lines.append(f"| {r['clients']} | {r['peer']} | {r['clients'] / r['connect_s']:.0f} | "
+            lines.append(f"| {r['clients']} {r['workload'].replace('W3-', '')} | {r['peer']} | {r['clients'] / r['connect_s']:.0f} | "
                          f"{r.get('handshake_p50_ms', -1):.2f} / {r.get('handshake_p99_ms', -1):.2f} | {r['failed_connections']} |")
     ceiling = [r for r in rows if r["workload"] == "W5-sqlite-ceiling"]
     if ceiling:
@@ -488,6 +493,7 @@ def main():
     ap.add_argument("--w1-rates", type=float, nargs="+", default=[20, 50, 80, 110, 140, 170, 200, 250])
     ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
+    ap.add_argument("--w3-rates", type=float, nargs="+", default=[1000, 5000])
     ap.add_argument("--w5-rates", type=float, nargs="+", default=[5000, 10000, 15000, 20000, 25000])
     ap.add_argument("--idle-clients", type=int, default=19500)
     ap.add_argument("--sls-w1-rates", type=float, nargs="+", default=[0.5, 1, 2, 3])

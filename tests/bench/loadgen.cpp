@@ -59,6 +59,7 @@ struct options
     int size = 100;              // bytes of padding in each message
     int server_pid = 0;
     std::string label;
+    double connect_rate = 0; // connections per second, open loop; 0: waves of 500
 };
 
 [[noreturn]] void die(std::string const& what)
@@ -105,6 +106,8 @@ options parse(int argc, char** argv)
             o.server_pid = std::stoi(next());
         else if (a == "--label")
             o.label = next();
+        else if (a == "--connect-rate")
+            o.connect_rate = std::stod(next());
         else
             die("unknown option " + a);
     }
@@ -292,6 +295,35 @@ public:
     }
 
 private:
+    void open_one(int i, sockaddr_in const& addr)
+    {
+        auto& c = conns_[std::size_t(i)];
+        c.index = i;
+        c.room = o_.room_size > 0 ? i / o_.room_size : 0;
+        c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (c.fd < 0)
+            die("socket: " + std::string(std::strerror(errno)));
+        int one = 1;
+        setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c.connect_ns = now_ns();
+        if (::connect(c.fd, reinterpret_cast<sockaddr const*>(&addr), sizeof addr) < 0 &&
+            errno != EINPROGRESS)
+            die("connect: " + std::string(std::strerror(errno)));
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
+                    EPOLLET; // edge-triggered: we read and write until EAGAIN
+        ev.data.u32 = std::uint32_t(i);
+        epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+        std::string query = o_.proto == "chatd"      ? "?name=u" + std::to_string(i)
+                            : o_.proto == "socketio" ? "?EIO=4&transport=websocket"
+                                                     : "";
+        c.out = "GET " + o_.path + query + " HTTP/1.1\r\nHost: " + o_.host + ":" +
+                std::to_string(o_.port) +
+                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: " +
+                ws_key(i) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    }
+
     void connect_all()
     {
         sockaddr_in addr{};
@@ -300,44 +332,34 @@ private:
         inet_pton(AF_INET, o_.host == "localhost" ? "127.0.0.1" : o_.host.c_str(), &addr.sin_addr);
         conns_.resize(std::size_t(o_.clients));
         auto start = now_ns();
-        // Connect in waves that stay under the listen backlog.
-        int opened = 0;
-        while (opened < o_.clients) {
-            int wave = std::min(o_.clients - opened, 500);
-            for (int i = opened; i < opened + wave; ++i) {
-                auto& c = conns_[std::size_t(i)];
-                c.index = i;
-                c.room = o_.room_size > 0 ? i / o_.room_size : 0;
-                c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-                if (c.fd < 0)
-                    die("socket: " + std::string(std::strerror(errno)));
-                int one = 1;
-                setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                c.connect_ns = now_ns();
-                if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 &&
-                    errno != EINPROGRESS)
-                    die("connect: " + std::string(std::strerror(errno)));
-                epoll_event ev{};
-                ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
-                            EPOLLET; // edge-triggered: we read and write until EAGAIN
-                ev.data.u32 = std::uint32_t(i);
-                epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
-                std::string query = o_.proto == "chatd"      ? "?name=u" + std::to_string(i)
-                                    : o_.proto == "socketio" ? "?EIO=4&transport=websocket"
-                                                             : "";
-                c.out = "GET " + o_.path + query + " HTTP/1.1\r\nHost: " + o_.host + ":" +
-                        std::to_string(o_.port) +
-                        "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        "Sec-WebSocket-Key: " +
-                        ws_key(i) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-            }
-            opened += wave;
+        auto wait_open = [&](int opened) {
             auto deadline = now_ns() + 30'000'000'000LL;
             while (open_count_ < opened) {
                 if (now_ns() > deadline)
                     die("only " + std::to_string(open_count_) + " of " + std::to_string(opened) +
                         " connections opened");
                 poll_io(10);
+            }
+        };
+        if (o_.connect_rate > 0) {
+            // A steady, open-loop connect rate: connection i starts at i / rate seconds,
+            // whatever happened to the ones before it.
+            for (int i = 0; i < o_.clients; ++i) {
+                auto due = start + std::int64_t(double(i) * 1e9 / o_.connect_rate);
+                for (auto t = now_ns(); t < due; t = now_ns())
+                    poll_io_ns(due - t);
+                open_one(i, addr);
+            }
+            wait_open(o_.clients);
+        } else {
+            // Connect in waves that stay under the listen backlog.
+            int opened = 0;
+            while (opened < o_.clients) {
+                int wave = std::min(o_.clients - opened, 500);
+                for (int i = opened; i < opened + wave; ++i)
+                    open_one(i, addr);
+                opened += wave;
+                wait_open(opened);
             }
         }
         connect_seconds_ = double(now_ns() - start) / 1e9;
