@@ -147,13 +147,13 @@ void ws_session::consume(unsigned char const* p, std::size_t n)
     parsing_ = true;
     std::size_t used = 0;
     ws::frame_reader::item item;
-    while (used < n && !paused() && state_ != state::closed && !fatal_ && !close_received_) {
+    while (used < n && !paused() && !reading_over()) {
         used += reader_.parse(p + used, n - used, item);
         if (item.kind != ws::frame_reader::item::none && !handle(item))
             break;
     }
     parsing_ = false;
-    if (state_ == state::closed || fatal_ || close_received_)
+    if (reading_over())
         return;
     if (used < n)
         unread_.append(reinterpret_cast<char const*>(p + used), n - used);
@@ -162,8 +162,7 @@ void ws_session::consume(unsigned char const* p, std::size_t n)
 
 void ws_session::resume()
 {
-    if (parsing_ || reading_ || state_ == state::closed || state_ == state::handshaking || fatal_ ||
-        close_received_ || paused())
+    if (parsing_ || reading_ || state_ == state::handshaking || reading_over() || paused())
         return;
     if (!unread_.empty()) {
         auto bytes = std::move(unread_);
@@ -274,7 +273,6 @@ void ws_session::send_close(unsigned code, std::string_view reason)
 {
     // contract(disconnect-codes): a close frame without a code is answered without one.
     auto payload = code == 1005 ? std::string() : ws::close_payload(code, reason);
-    close_queued_ = true;
     enqueue(std::make_shared<std::string const>(std::move(payload)), ws::op_close);
 }
 

@@ -98,6 +98,11 @@ private:
     void consume(unsigned char const* p, std::size_t n);
     bool handle(ws::frame_reader::item& item);
     bool paused() const;
+
+    /// Nothing more is read: the session ended, the client's close frame arrived, or its
+    /// bytes are no longer frames.
+    bool reading_over() const { return state_ == state::closed || fatal_ || close_received_; }
+
     void resume();
     void enqueue(std::shared_ptr<std::string const> payload, std::uint8_t opcode);
     void schedule_write();
@@ -137,7 +142,6 @@ private:
     bool write_scheduled_ = false;
     bool reading_ = false;
     bool parsing_ = false;
-    bool close_queued_ = false;   ///< our close frame is in the queue (nothing may follow it)
     bool close_sent_ = false;     ///< our close frame is on the wire
     bool close_received_ = false; ///< the client's close frame arrived
     bool fatal_ = false;          ///< the client's bytes are no longer frames: stop reading

@@ -7,7 +7,7 @@ import {
   ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { startChatd, Client, tempDir, eventually } from './lib.js';
-import { startHandler, routesFile, rawClient } from './handlers.js';
+import { startHandler, routesFile, oneHandlerRoutes, rawClient } from './handlers.js';
 
 let tmp;
 let h;
@@ -17,13 +17,7 @@ before(async () => {
   h = await startHandler((ev) => ({
     result: { statusCode: 200, body: ev.requestContext.eventType === 'MESSAGE' ? `len=${ev.body.length}` : undefined },
   }));
-  const file = routesFile(tmp.dir, {
-    routes: {
-      $connect: { integration: h.url() },
-      $disconnect: { integration: h.url() },
-      $default: { integration: h.url(), twoWay: true },
-    },
-  });
+  const file = routesFile(tmp.dir, oneHandlerRoutes(h));
   chatd = await startChatd({ args: ['--routes', file] });
 });
 after(async () => { await chatd.stop(); await h.close(); tmp.cleanup(); });

@@ -56,6 +56,17 @@ export function routesFile(dir, api, name = 'routes.json') {
  * A bare WebSocket client over a TCP socket, for what `ws` hides: the size of each frame the
  * server sends. Resolves once the 101 arrives; `frames` fills with {fin, opcode, length, data}.
  */
+/** $connect, $disconnect and a two-way $default, all on handler `h`. */
+export function oneHandlerRoutes(h) {
+  return {
+    routes: {
+      $connect: { integration: h.url() },
+      $disconnect: { integration: h.url() },
+      $default: { integration: h.url(), twoWay: true },
+    },
+  };
+}
+
 export function rawClient(port, pathAndQuery = '/dev') {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');

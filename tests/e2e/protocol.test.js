@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import { startChatd, tempDir, eventually } from './lib.js';
-import { startHandler, routesFile, takeFrames } from './handlers.js';
+import { startHandler, routesFile, oneHandlerRoutes, takeFrames } from './handlers.js';
 
 let tmp;
 let h;
@@ -15,13 +15,7 @@ before(async () => {
   h = await startHandler((ev) => ({
     result: { statusCode: 200, body: ev.requestContext.eventType === 'MESSAGE' ? `got ${ev.body}` : undefined },
   }));
-  const file = routesFile(tmp.dir, {
-    routes: {
-      $connect: { integration: h.url() },
-      $disconnect: { integration: h.url() },
-      $default: { integration: h.url(), twoWay: true },
-    },
-  });
+  const file = routesFile(tmp.dir, oneHandlerRoutes(h));
   chatd = await startChatd({ args: ['--routes', file] });
 });
 after(async () => { await chatd.stop(); await h.close(); tmp.cleanup(); });
