@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "config.hpp"
+#include "descriptors.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv)
@@ -20,6 +21,12 @@ int main(int argc, char** argv)
         return parsed.exit_code;
     }
     auto const& cfg = *parsed.cfg;
+    // Before any thread exists (the storage thread starts with the server).
+    auto fds = prepare_descriptors();
+    if (fds.soft < 4096)
+        std::cerr << "chatd: warning: the open-file limit (ulimit -n) is " << fds.soft
+                  << ", so at most about " << (fds.soft > 32 ? fds.soft - 32 : 0)
+                  << " clients can be connected at once; raise it to hold more\n";
     try {
         server srv(cfg);
         auto ep = srv.endpoint();

@@ -59,7 +59,8 @@ struct options
     int size = 100;              // bytes of padding in each message
     int server_pid = 0;
     std::string label;
-    double connect_rate = 0; // connections per second, open loop; 0: waves of 500
+    double connect_rate = 0;     // connections per second, open loop; 0: waves of 500
+    std::string handshake_trace; // file: "index connect_us latency_us" per handshake
 };
 
 [[noreturn]] void die(std::string const& what)
@@ -108,6 +109,8 @@ options parse(int argc, char** argv)
             o.label = next();
         else if (a == "--connect-rate")
             o.connect_rate = std::stod(next());
+        else if (a == "--handshake-trace")
+            o.handshake_trace = next();
         else
             die("unknown option " + a);
     }
@@ -240,7 +243,18 @@ public:
     {
         ep_ = epoll_create1(0);
         pad_.assign(std::size_t(std::max(0, o_.size)), 'p');
+        if (!o_.handshake_trace.empty() && !(trace_ = std::fopen(o_.handshake_trace.c_str(), "w")))
+            die("cannot write " + o_.handshake_trace);
     }
+
+    ~generator()
+    {
+        if (trace_)
+            std::fclose(trace_);
+    }
+
+    generator(generator const&) = delete;
+    generator& operator=(generator const&) = delete;
 
     void run()
     {
@@ -505,6 +519,12 @@ private:
             if (o_.proto != "socketio") { // Socket.IO is open once its namespace answers
                 ++open_count_;
                 st_.handshake_us.push_back(std::uint32_t((now_ns() - c.connect_ns) / 1000));
+                if (trace_)
+                    std::fprintf(trace_,
+                                 "%d %lld %u\n",
+                                 c.index,
+                                 static_cast<long long>(c.connect_ns / 1000),
+                                 st_.handshake_us.back());
                 if (o_.room_size <= 0)
                     ++ready_count_;
             }
@@ -671,6 +691,7 @@ private:
 
     options o_;
     int ep_ = -1;
+    std::FILE* trace_ = nullptr; // --handshake-trace
     std::string pad_;
     std::vector<conn> conns_;
     std::vector<conn*> senders_;

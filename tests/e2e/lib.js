@@ -16,9 +16,14 @@ export function tempDir() {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Start chatd on 127.0.0.1 with port 0 and wait for its "listening" line. */
-export async function startChatd({ db = ':memory:', args = [], env = {} } = {}) {
-  const proc = spawn(chatdBin, ['--host', '127.0.0.1', '--port', '0', '--db', db, ...args], {
+/**
+ * Start chatd on 127.0.0.1 with port 0 and wait for its "listening" line. `ulimit` runs it
+ * under `ulimit <ulimit>` (e.g. '-Sn 256'), through a shell that execs it (same pid).
+ */
+export async function startChatd({ db = ':memory:', args = [], env = {}, ulimit } = {}) {
+  const argv = [chatdBin, '--host', '127.0.0.1', '--port', '0', '--db', db, ...args];
+  const [cmd, ...cmdArgs] = ulimit ? ['sh', '-c', `ulimit ${ulimit} && exec "$@"`, 'sh', ...argv] : argv;
+  const proc = spawn(cmd, cmdArgs, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,68 @@
+// chatd's open-file limit and descriptor table: raised and grown at start-up, and a limit that
+// is too low is reported and survived. Linux only (/proc).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startChatd, Client } from './lib.js';
+
+/** Soft and hard "Max open files" of a process, from /proc/PID/limits. */
+function openFileLimits(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/);
+  return { soft, hard };
+}
+
+const fdTableSize = (pid) => Number(/FDSize:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+
+test('a soft open-file limit below the hard one is raised and the descriptor table is grown at start-up', async () => {
+  const hard = openFileLimits(process.pid).hard;
+  const chatd = await startChatd({ ulimit: '-Sn 256' });
+  try {
+    const { soft, hard: chatdHard } = openFileLimits(chatd.proc.pid);
+    assert.equal(chatdHard, hard);
+    assert.equal(soft, hard, 'chatd raises its soft limit to the hard one');
+    // The table is sized before any thread starts: min(limit, 32768) slots, rounded up by the kernel.
+    const want = Math.min(hard === 'unlimited' ? 32768 : Number(hard), 32768);
+    assert.ok(fdTableSize(chatd.proc.pid) >= want, `FDSize ${fdTableSize(chatd.proc.pid)} < ${want}`);
+    assert.doesNotMatch(chatd.stderr(), /open-file limit/);
+    const c = await Client.connect(chatd.url);
+    await c.close();
+  } finally {
+    await chatd.stop();
+  }
+});
+
+test('a hard open-file limit too low for many clients is reported, and chatd serves again once clients leave', async () => {
+  const chatd = await startChatd({ ulimit: '-n 64' });
+  try {
+    assert.match(chatd.stderr(), /warning: the open-file limit \(ulimit -n\) is 64, so at most about 32 clients/);
+    assert.equal(openFileLimits(chatd.proc.pid).soft, '64');
+    // Ask for more connections than chatd has descriptors for: some open, the rest wait in the
+    // listen backlog (or fail); chatd itself keeps running.
+    const attempts = Array.from({ length: 80 }, () => new Client(chatd.url));
+    const outcome = (c) => new Promise((resolve) => {
+      const timer = setTimeout(() => resolve('waiting'), 3000);
+      c.ws.once('open', () => { clearTimeout(timer); resolve('open'); });
+      c.ws.once('error', () => { clearTimeout(timer); resolve('failed'); });
+    });
+    const results = await Promise.all(attempts.map(outcome));
+    const opened = results.filter((r) => r === 'open').length;
+    assert.ok(opened > 0 && opened < 80, `${opened} of 80 opened under a limit of 64`);
+    assert.equal(chatd.proc.exitCode, null);
+    for (const c of attempts) c.ws.terminate();
+    // Descriptors come back as the clients go; a new client is served within a few seconds.
+    let served = false;
+    for (let i = 0; i < 50 && !served; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        const c = await Client.connect(chatd.url);
+        const reply = await c.request({ action: 'createRoom', roomId: 'after-the-flood' });
+        served = reply.type === 'roomCreated' && reply.roomId === 'after-the-flood';
+        await c.close();
+      } catch { /* not yet */ }
+    }
+    assert.ok(served, 'chatd serves a new client after the flood');
+  } finally {
+    await chatd.stop();
+  }
+});
