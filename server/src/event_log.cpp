@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <pthread.h>
+
 namespace chatd::server {
 namespace {
 
@@ -62,6 +64,7 @@ void event_log::close()
 
 void event_log::loop()
 {
+    pthread_setname_np(pthread_self(), "chatd-writer");
     for (;;) {
         std::deque<std::string> batch;
         std::size_t dropped = 0;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "log.hpp"
+#include <pthread.h>
 
 namespace chatd::server {
 namespace {
@@ -95,6 +96,7 @@ server::server(config cfg)
         ids_,
         clock_);
 
+    net::post(files_, [] { pthread_setname_np(pthread_self(), "chatd-files"); });
     http_ = std::make_unique<http_context>(
         http_context{*gateway_, ids_, cfg_.static_dir, files_.get_executor(), "http", nullptr});
     if (!cfg_.tls_cert.empty()) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "log.hpp"
+#include <pthread.h>
 
 namespace chatd::server {
 namespace {
@@ -73,6 +74,7 @@ void storage_worker::stop()
 
 void storage_worker::loop()
 {
+    pthread_setname_np(pthread_self(), "chatd-storage");
     for (;;) {
         std::deque<std::unique_ptr<storage_task>> batch;
         {

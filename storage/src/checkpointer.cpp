@@ -1,6 +1,7 @@
 #include <chatd/storage/checkpointer.hpp>
 
 #include "sqlite_handle.hpp"
+#include <pthread.h>
 
 namespace chatd::storage {
 
@@ -32,6 +33,7 @@ checkpointer::~checkpointer()
 
 void checkpointer::loop(std::chrono::milliseconds period)
 {
+    pthread_setname_np(pthread_self(), "chatd-checkpnt");
     auto* db = static_cast<sqlite3*>(db_);
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {

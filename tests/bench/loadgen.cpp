@@ -59,8 +59,8 @@ struct options
     int size = 100;              // bytes of padding in each message
     int server_pid = 0;
     std::string label;
-    double connect_rate = 0;     // connections per second, open loop; 0: waves of 500
-    std::string handshake_trace; // file: "index connect_us latency_us" per handshake
+    double connect_rate = 0; // connections per second, open loop; 0: waves of 500
+    std::string trace;       // file: one line per handshake ("h") and measured delivery ("d")
 };
 
 [[noreturn]] void die(std::string const& what)
@@ -109,8 +109,8 @@ options parse(int argc, char** argv)
             o.label = next();
         else if (a == "--connect-rate")
             o.connect_rate = std::stod(next());
-        else if (a == "--handshake-trace")
-            o.handshake_trace = next();
+        else if (a == "--trace")
+            o.trace = next();
         else
             die("unknown option " + a);
     }
@@ -243,8 +243,8 @@ public:
     {
         ep_ = epoll_create1(0);
         pad_.assign(std::size_t(std::max(0, o_.size)), 'p');
-        if (!o_.handshake_trace.empty() && !(trace_ = std::fopen(o_.handshake_trace.c_str(), "w")))
-            die("cannot write " + o_.handshake_trace);
+        if (!o_.trace.empty() && !(trace_ = std::fopen(o_.trace.c_str(), "w")))
+            die("cannot write " + o_.trace);
     }
 
     ~generator()
@@ -519,9 +519,9 @@ private:
             if (o_.proto != "socketio") { // Socket.IO is open once its namespace answers
                 ++open_count_;
                 st_.handshake_us.push_back(std::uint32_t((now_ns() - c.connect_ns) / 1000));
-                if (trace_)
+                if (trace_) // h <connection> <connect() time, µs> <latency, µs>
                     std::fprintf(trace_,
-                                 "%d %lld %u\n",
+                                 "h %d %lld %u\n",
                                  c.index,
                                  static_cast<long long>(c.connect_ns / 1000),
                                  st_.handshake_us.back());
@@ -616,6 +616,14 @@ private:
         if (st_.latency_us.size() < 20'000'000)
             st_.latency_us.push_back(
                 std::uint32_t(std::min<std::int64_t>((now - scheduled) / 1000, UINT32_MAX)));
+        if (trace_) // d <sender> <seq> <scheduled, µs> <latency, µs> <1: the sender's own copy>
+            std::fprintf(trace_,
+                         "d %d %" PRId64 " %lld %lld %d\n",
+                         sender,
+                         seq,
+                         static_cast<long long>(scheduled / 1000),
+                         static_cast<long long>((now - scheduled) / 1000),
+                         own ? 1 : 0);
     }
 
     void report(proc_sample before,
@@ -691,7 +699,7 @@ private:
 
     options o_;
     int ep_ = -1;
-    std::FILE* trace_ = nullptr; // --handshake-trace
+    std::FILE* trace_ = nullptr; // --trace
     std::string pad_;
     std::vector<conn> conns_;
     std::vector<conn*> senders_;
