@@ -1,6 +1,8 @@
 #include "listener.hpp"
 
+#include "gateway.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 
 namespace chatd::server {
 listener::listener(net::io_context& ioc, tcp::endpoint where, http_context& ctx)
@@ -32,11 +34,25 @@ net::awaitable<void> listener::accept_loop()
         if (ec == net::error::operation_aborted || !acceptor_.is_open())
             co_return;
         if (ec) {
-            // Out of descriptors and the like: say so, breathe, keep serving.
-            log::warn("accept: " + ec.message());
+            // Out of descriptors and the like: count it, say so (once per episode, then at most
+            // every 10 s: this repeats every 50 ms while it lasts), breathe, keep serving. The
+            // client waits in the listen backlog meanwhile.
+            ctx_.gw.stats().accept_errors.add(ec.message());
+            auto now = std::chrono::steady_clock::now();
+            ++failed_accepts_;
+            if (!in_trouble_ || now - last_warning_ >= std::chrono::seconds(10)) {
+                log::warn("accept: " + ec.message() + " (" + std::to_string(failed_accepts_) +
+                          " failed accepts so far; new clients wait until descriptors free up)");
+                last_warning_ = now;
+            }
+            in_trouble_ = true;
             net::steady_timer pause(ioc_, std::chrono::milliseconds(50));
             co_await pause.async_wait(net::as_tuple(net::use_awaitable));
             continue;
+        }
+        if (in_trouble_) {
+            in_trouble_ = false;
+            log::info("accept: connections are accepted again");
         }
         socket.set_option(tcp::no_delay(true), ec);
         net::co_spawn(ioc_, serve_http(std::move(socket), ctx_), log::if_thrown("http session"));

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 #include "http_session.hpp"
 #include "net.hpp"
 
@@ -27,6 +30,10 @@ private:
     net::io_context& ioc_;
     tcp::acceptor acceptor_;
     http_context& ctx_;
+    // accept() failing (descriptors out): logged once per episode, then every 10 s at most.
+    bool in_trouble_ = false;
+    std::uint64_t failed_accepts_ = 0;
+    std::chrono::steady_clock::time_point last_warning_{};
 };
 
 } // namespace chatd::server

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <sys/resource.h>
+
 namespace chatd::server {
 
 namespace {
@@ -178,6 +180,18 @@ std::string metrics::render() const
     drops.render(out, "chatd_dropped_total", "queue");
     head(out, "chatd_log_lines_dropped_total", "counter", "Log lines dropped (log queue full).");
     out += "chatd_log_lines_dropped_total " + std::to_string(log_lines_dropped.load()) + "\n";
+    head(out,
+         "chatd_accept_errors_total",
+         "counter",
+         "Connections the listener could not accept, by error (\"Too many open files\": the "
+         "open-file limit is reached and new clients wait in the listen backlog).");
+    accept_errors.render(out, "chatd_accept_errors_total", "error");
+    rlimit files{};
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        head(
+            out, "process_max_fds", "gauge", "The open-file limit: at most this many descriptors.");
+        out += "process_max_fds " + std::to_string(files.rlim_cur) + "\n";
+    }
     return out;
 }
 

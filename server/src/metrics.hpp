@@ -74,6 +74,7 @@ struct metrics
     histogram sqlite_commit_seconds;           // one storage transaction, BEGIN to COMMIT
     histogram sqlite_batch_events;             // events per storage transaction
     counter_family drops;                      // what was dropped and why
+    counter_family accept_errors;              // accept() failures, by error (descriptors out)
     std::atomic<std::uint64_t> log_lines_dropped{0};
 
     /// Prometheus text exposition format 0.0.4.

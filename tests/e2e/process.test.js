@@ -67,6 +67,13 @@ test('a hard open-file limit too low for many clients is reported, and chatd ser
       } catch { /* not yet */ }
     }
     assert.ok(served, 'chatd serves a new client after the flood');
+    // Said once per episode (not every 50 ms while it lasted), counted, and the limit shown.
+    await eventually(() => /accept: connections are accepted again/.test(chatd.stderr()), 3000, 'the all-clear');
+    const warnings = chatd.stderr().match(/WARN accept: Too many open files/g) ?? [];
+    assert.equal(warnings.length, 1, chatd.stderr());
+    const metrics = await (await fetch(`${chatd.http}/metrics`)).text();
+    assert.match(metrics, /^chatd_accept_errors_total\{error="Too many open files"\} [1-9]\d*$/m);
+    assert.match(metrics, /^process_max_fds 64$/m);
   } finally {
     await chatd.stop();
   }
