@@ -74,7 +74,9 @@ void histogram::render(std::string& out, std::string_view name, std::string_view
             .append(std::to_string(cumulative))
             .append("\n");
     }
-    auto braces = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
+    std::string braces; // built by appending: GCC 12's -Wrestrict misfires on "{" + s + "}"
+    if (!labels.empty())
+        braces.append("{").append(labels).append("}");
     out.append(name)
         .append("_sum")
         .append(braces)
