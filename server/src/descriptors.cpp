@@ -8,23 +8,20 @@
 
 namespace chatd::server {
 
-descriptor_limits prepare_descriptors(std::size_t presize)
+std::size_t prepare_descriptors(std::size_t presize)
 {
-    descriptor_limits out;
     rlimit lim{};
     if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
-        return out;
+        return presize;
     if (lim.rlim_cur != RLIM_INFINITY &&
         (lim.rlim_max == RLIM_INFINITY || lim.rlim_cur < lim.rlim_max)) {
         rlimit raised = lim;
         // An unlimited hard limit is still capped by the kernel (fs.nr_open, 1048576 by default).
         raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? 1048576 : lim.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
             lim = raised;
-            out.raised = true;
-        }
     }
-    out.soft = lim.rlim_cur == RLIM_INFINITY ? presize : std::size_t(lim.rlim_cur);
+    auto soft = lim.rlim_cur == RLIM_INFINITY ? presize : std::size_t(lim.rlim_cur);
 
     // Any open descriptor will do as the source; stdin may have been closed by whoever
     // started us, /dev/null is the fallback.
@@ -39,18 +36,16 @@ descriptor_limits prepare_descriptors(std::size_t presize)
         source = open("/dev/null", O_RDONLY | O_CLOEXEC);
         opened = source >= 0;
     }
-    auto top = std::min(out.soft, presize);
+    auto top = std::min(soft, presize);
     if (source >= 0 && top > 1) {
         // The lowest free descriptor at or above top - 1: the table grows to hold it.
         int high = fcntl(source, F_DUPFD_CLOEXEC, int(top - 1));
-        if (high >= 0) {
-            out.table = top;
+        if (high >= 0)
             close(high);
-        }
     }
     if (opened)
         close(source);
-    return out;
+    return soft;
 }
 
 } // namespace chatd::server

@@ -5,13 +5,6 @@
 
 namespace chatd::server {
 
-struct descriptor_limits
-{
-    std::size_t soft = 0;  ///< RLIMIT_NOFILE after raising it: every socket and file counts
-    std::size_t table = 0; ///< descriptor table slots the kernel has allocated up front
-    bool raised = false;   ///< the soft limit was below the hard one and was raised
-};
-
 /// Raises the soft open-file limit to the hard one (each connection is a descriptor), then
 /// grows the kernel's descriptor table to min(limit, `presize`) slots at once.
 ///
@@ -21,6 +14,7 @@ struct descriptor_limits
 /// 10-35 ms, so every handshake in flight at 256, 512, 1024, 2048 and 4096 connections took
 /// that long. Growing the table while the process still has one thread costs nothing of the
 /// sort (8 bytes of kernel memory per slot, no user memory). Call before any thread starts.
-descriptor_limits prepare_descriptors(std::size_t presize = 32768);
+/// Returns the soft limit chatd runs with.
+std::size_t prepare_descriptors(std::size_t presize = 32768);
 
 } // namespace chatd::server

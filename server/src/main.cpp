@@ -22,10 +22,10 @@ int main(int argc, char** argv)
     }
     auto const& cfg = *parsed.cfg;
     // Before any thread exists (the storage thread starts with the server).
-    auto fds = prepare_descriptors();
-    if (fds.soft < 4096)
-        std::cerr << "chatd: warning: the open-file limit (ulimit -n) is " << fds.soft
-                  << ", so at most about " << (fds.soft > 32 ? fds.soft - 32 : 0)
+    auto files = prepare_descriptors();
+    if (files < 4096)
+        std::cerr << "chatd: warning: the open-file limit (ulimit -n) is " << files
+                  << ", so at most about " << (files > 32 ? files - 32 : 0)
                   << " clients can be connected at once; raise it to hold more\n";
     try {
         server srv(cfg);
