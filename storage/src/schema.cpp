@@ -10,7 +10,7 @@ namespace {
 
 // Migration N takes the file from user_version N-1 to N. Never edit a shipped migration:
 // add a new one.
-constexpr std::array<char const*, 2> migrations = {
+constexpr std::array<char const*, 3> migrations = {
     // 1: connections, rooms, memberships, messages.
     R"sql(
 CREATE TABLE connections (
@@ -51,6 +51,27 @@ CREATE INDEX rooms_by_creation ON rooms(created_at, room_id);
     // 2: a room's newest seq is read from messages' primary key (max(seq)), not kept in rooms.
     R"sql(
 ALTER TABLE rooms DROP COLUMN last_seq;
+)sql",
+    // 3: messages are stored in arrival order (rowid) with a unique (room_id, seq) index,
+    // instead of clustered by room. A group commit of messages to many rooms then appends to
+    // a few table pages and touches one small index entry per message, where the clustered
+    // table split and rewrote a full leaf page per room: SQLite alone on this layout stored
+    // 1.9x as many messages/s at 100 per transaction (100 rooms, synchronous=FULL).
+    R"sql(
+CREATE TABLE messages_by_arrival (
+    room_id       TEXT NOT NULL REFERENCES rooms(room_id),
+    seq           INTEGER NOT NULL,
+    connection_id TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    sent_at       INTEGER NOT NULL
+);
+INSERT INTO messages_by_arrival (room_id, seq, connection_id, name, body, sent_at)
+    SELECT room_id, seq, connection_id, name, body, sent_at FROM messages
+    ORDER BY sent_at, room_id, seq;
+DROP TABLE messages;
+ALTER TABLE messages_by_arrival RENAME TO messages;
+CREATE UNIQUE INDEX messages_by_room ON messages(room_id, seq);
 )sql",
 };
 

@@ -71,6 +71,61 @@ TEST_CASE("storage: migrations set user_version - use WAL - and refuse newer fil
     CHECK_THROWS_AS(sqlite_store(t.path), core::store_error);
 }
 
+TEST_CASE("storage: a version 2 file (messages clustered by room) migrates with its history")
+{
+    temp_db t;
+    {
+        // The schema at version 2 (before migration 3), written with the raw API.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(t.path.c_str(), &db) == SQLITE_OK);
+        char const* v2 = R"sql(
+PRAGMA journal_mode = WAL;
+CREATE TABLE connections (connection_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+    connected_at INTEGER NOT NULL, source_ip TEXT NOT NULL, user_agent TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE rooms (room_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE memberships (room_id TEXT NOT NULL REFERENCES rooms(room_id),
+    connection_id TEXT NOT NULL REFERENCES connections(connection_id) ON DELETE CASCADE,
+    joined_at INTEGER NOT NULL, UNIQUE (room_id, connection_id));
+CREATE INDEX memberships_by_connection ON memberships(connection_id);
+CREATE TABLE messages (room_id TEXT NOT NULL REFERENCES rooms(room_id), seq INTEGER NOT NULL,
+    connection_id TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL, sent_at INTEGER NOT NULL,
+    PRIMARY KEY (room_id, seq)) WITHOUT ROWID;
+CREATE INDEX rooms_by_creation ON rooms(created_at, room_id);
+INSERT INTO rooms VALUES ('lobby', 1), ('side', 2);
+INSERT INTO messages VALUES ('lobby', 1, 'AAAAAAAAAAAAAAA=', 'alice', 'first', 10),
+                            ('side', 1, 'AAAAAAAAAAAAAAA=', 'alice', 'elsewhere', 11),
+                            ('lobby', 2, 'BBBBBBBBBBBBBBA=', 'bob', 'second', 12);
+PRAGMA user_version = 2;
+)sql";
+        REQUIRE(sqlite3_exec(db, v2, nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    {
+        sqlite_store s(t.path);
+        auto lobby = s.messages_before("lobby", std::nullopt, 10);
+        REQUIRE(lobby.size() == 2);
+        CHECK(lobby[0].seq == 1);
+        CHECK(lobby[0].text == "first");
+        CHECK(lobby[1].text == "second");
+        CHECK(lobby[1].name == "bob");
+        CHECK(s.messages_before("side", std::nullopt, 10).size() == 1);
+        s.put_connection(conn("AAAAAAAAAAAAAAA=", "alice"));
+        CHECK(s.append_message("lobby", "AAAAAAAAAAAAAAA=", "alice", "third", 13).seq == 3);
+    }
+    CHECK(scalar(t.path, "PRAGMA user_version") == std::to_string(sqlite_store::schema_version()));
+    // Stored in arrival order now, with (room_id, seq) still unique.
+    CHECK(scalar(t.path,
+                 "SELECT sql LIKE '%WITHOUT ROWID%' FROM sqlite_master WHERE name='messages'") ==
+          "0");
+    CHECK(scalar(t.path, "SELECT count(*) FROM sqlite_master WHERE name='messages_by_room'") ==
+          "1");
+    CHECK(scalar(t.path, "SELECT count(*) FROM messages") == "4");
+    CHECK(scalar(
+              t.path,
+              "INSERT INTO messages VALUES ('lobby', 3, 'x', 'x', 'duplicate seq', 14) RETURNING 1")
+              .empty());
+}
+
 TEST_CASE("storage: an unusable path fails at open with a store_error")
 {
     CHECK_THROWS_AS(sqlite_store("/nonexistent-dir/x/chat.db"), core::store_error);
