@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -243,18 +244,9 @@ public:
     {
         ep_ = epoll_create1(0);
         pad_.assign(std::size_t(std::max(0, o_.size)), 'p');
-        if (!o_.trace.empty() && !(trace_ = std::fopen(o_.trace.c_str(), "w")))
+        if (!o_.trace.empty() && !(trace_ = file_ptr(std::fopen(o_.trace.c_str(), "w"))))
             die("cannot write " + o_.trace);
     }
-
-    ~generator()
-    {
-        if (trace_)
-            std::fclose(trace_);
-    }
-
-    generator(generator const&) = delete;
-    generator& operator=(generator const&) = delete;
 
     void run()
     {
@@ -520,7 +512,7 @@ private:
                 ++open_count_;
                 st_.handshake_us.push_back(std::uint32_t((now_ns() - c.connect_ns) / 1000));
                 if (trace_) // h <connection> <connect() time, µs> <latency, µs>
-                    std::fprintf(trace_,
+                    std::fprintf(trace_.get(),
                                  "h %d %lld %u\n",
                                  c.index,
                                  static_cast<long long>(c.connect_ns / 1000),
@@ -617,7 +609,7 @@ private:
             st_.latency_us.push_back(
                 std::uint32_t(std::min<std::int64_t>((now - scheduled) / 1000, UINT32_MAX)));
         if (trace_) // d <sender> <seq> <scheduled, µs> <latency, µs> <1: the sender's own copy>
-            std::fprintf(trace_,
+            std::fprintf(trace_.get(),
                          "d %d %" PRId64 " %lld %lld %d\n",
                          sender,
                          seq,
@@ -699,7 +691,14 @@ private:
 
     options o_;
     int ep_ = -1;
-    std::FILE* trace_ = nullptr; // --trace
+
+    struct file_closer
+    {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+
+    using file_ptr = std::unique_ptr<std::FILE, file_closer>;
+    file_ptr trace_; // --trace
     std::string pad_;
     std::vector<conn> conns_;
     std::vector<conn*> senders_;

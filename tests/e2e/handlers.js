@@ -52,10 +52,6 @@ export function routesFile(dir, api, name = 'routes.json') {
   return file;
 }
 
-/**
- * A bare WebSocket client over a TCP socket, for what `ws` hides: the size of each frame the
- * server sends. Resolves once the 101 arrives; `frames` fills with {fin, opcode, length, data}.
- */
 /** $connect, $disconnect and a two-way $default, all on handler `h`. */
 export function oneHandlerRoutes(h) {
   return {
@@ -67,6 +63,10 @@ export function oneHandlerRoutes(h) {
   };
 }
 
+/**
+ * A bare WebSocket client over a TCP socket, for what `ws` hides: the size of each frame the
+ * server sends. Resolves once the 101 arrives; `frames` fills with {fin, opcode, length, data}.
+ */
 export function rawClient(port, pathAndQuery = '/dev') {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1');
