@@ -1,5 +1,6 @@
 #include <chatd/core/chat.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -209,7 +210,8 @@ void on_broadcast(request const& r, chat_options const& opt)
     if (!text)
         bad_request("missing required field 'message' (or 'data')");
     auto payload = message_text(std::move(*text), opt.max_message_bytes);
-    r.out.post(r.db.connection_ids(), std::move(payload));
+    if (auto ids = r.db.connection_ids(); !ids->empty())
+        r.out.post(std::move(ids), std::move(payload));
 }
 
 void on_create_room(request const& r, id_source& ids, epoch_ms now)
@@ -247,17 +249,15 @@ void on_send_message(request const& r, chat_options const& opt, epoch_ms now)
     require_member(r, room_id);
     auto self = caller_member(r);
     auto stored = r.db.append_message(room_id, r.caller(), self.name, text, now);
-    auto members = r.db.members(room_id);
+    auto recipients = r.db.member_ids(room_id);
     if (!r.ref) {
-        std::vector<std::string> all;
-        for (auto const& m : members)
-            all.push_back(m.connection_id);
-        r.out.post(std::move(all), frames::message(stored, std::nullopt));
+        r.out.post(std::move(recipients), frames::message(stored, std::nullopt));
         return;
     }
     // The sender's copy carries its ref: the acknowledgement that the message is stored.
     r.out.post({r.caller()}, frames::message(stored, r.ref));
-    r.out.post(others(members, r.caller()), frames::message(stored, std::nullopt));
+    if (recipients->size() > 1)
+        r.out.post(std::move(recipients), frames::message(stored, std::nullopt), r.caller());
 }
 
 void on_leave_room(request const& r)
@@ -321,8 +321,12 @@ outcome chat_app::handle(event const& ev, store& db) const
         out.post({ev.context.connection_id}, frames::error(code, text, action_name, ref));
     };
 
+    // A frame of ordinary size parses into this buffer: no heap allocation per value.
+    unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
     boost::system::error_code ec;
-    auto parsed = json::parse(ev.body.value_or(""), ec);
+    auto parsed =
+        json::parse(ev.body ? std::string_view(*ev.body) : std::string_view(), ec, &arena);
     if (ec || !parsed.is_object()) {
         reply_error("BadRequest", "the frame is not a JSON object");
         return out;

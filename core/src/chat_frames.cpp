@@ -4,6 +4,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "json_text.hpp"
+
 namespace chatd::core::frames {
 namespace {
 
@@ -94,8 +96,25 @@ std::string member_joined(std::string_view room_id, member const& m)
 
 std::string message(message_record const& m, opt_ref ref)
 {
-    auto o = message_json(m);
-    return finish(o, ref);
+    // The frame sent for every message: written directly, in message_json's key order.
+    using namespace json_text;
+    std::string out;
+    out.reserve(128 + m.room_id.size() + m.connection_id.size() + m.name.size() + m.text.size() +
+                (ref ? ref->size() : 0));
+    out.append("{\"type\":\"message\"");
+    append_field(out, "roomId", m.room_id);
+    out.append(",\"seq\":");
+    append_integer(out, m.seq);
+    append_field(out, "connectionId", m.connection_id);
+    append_field(out, "name", m.name);
+    append_field(out, "message", m.text);
+    out.append(",\"sentAt\":\"");
+    append_iso8601(out, m.sent_at); // digits and punctuation only
+    out.push_back('"');
+    if (ref)
+        append_field(out, "ref", *ref);
+    out.push_back('}');
+    return out;
 }
 
 std::string left(std::string_view room_id, opt_ref ref)

@@ -1,5 +1,6 @@
 #include <chatd/core/route.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 
 #include <charconv>
@@ -166,8 +167,10 @@ std::string selection_expression::evaluate(json::value const* body) const
 
 std::string selection_expression::evaluate(std::string_view body) const
 {
+    unsigned char scratch[4096]; // ordinary frames parse without a heap allocation
+    json::monotonic_resource arena(scratch, sizeof scratch);
     boost::system::error_code ec;
-    auto parsed = json::parse(body, ec);
+    auto parsed = json::parse(body, ec, &arena);
     return evaluate(ec ? nullptr : &parsed);
 }
 

@@ -191,8 +191,8 @@ void gateway::apply(core::outcome const& out)
 {
     for (auto const& a : out.actions) {
         if (auto const* p = std::get_if<core::post_to_connection>(&a)) {
-            for (auto const& id : p->connection_ids)
-                post(id, p->data); // a gone recipient is the integration's 410, ignored here
+            // A gone recipient is the integration's 410, ignored here.
+            p->for_each_recipient([&](std::string const& id) { post(id, p->data); });
         } else if (auto const* d = std::get_if<core::delete_connection>(&a)) {
             remove(d->connection_id);
         }

@@ -1,5 +1,6 @@
 #include "storage_worker.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -76,49 +77,99 @@ void storage_worker::loop()
 {
     pthread_setname_np(pthread_self(), "chatd-storage");
     for (;;) {
-        std::deque<std::unique_ptr<storage_task>> batch;
+        std::vector<std::unique_ptr<storage_task>> batch;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
             if (queue_.empty())
                 return; // stopping, and everything queued has been run
+            batch.reserve(std::min(queue_.size(), max_batch));
             while (!queue_.empty() && batch.size() < max_batch) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
-        run_batch(batch);
+        run_batch(std::move(batch));
     }
 }
 
-void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
+void storage_worker::run_batch(std::vector<std::unique_ptr<storage_task>> tasks)
 {
-    // Outcome of each task: empty when it succeeded, else why it failed.
-    auto errors = std::make_shared<std::vector<std::string>>(batch.size());
+    // The batch and each task's outcome (empty when it succeeded, else why it failed) travel
+    // together to the I/O thread, which calls done or failed on each.
+    struct finished_batch
+    {
+        std::vector<std::unique_ptr<storage_task>> tasks;
+        std::vector<std::string> errors;
+    };
+
+    auto result = std::make_shared<finished_batch>();
+    result->errors.resize(tasks.size());
+    result->tasks = std::move(tasks);
+    auto& batch = result->tasks;
+    auto& errors = result->errors;
     auto finish = [&] {
-        auto tasks = std::make_shared<std::deque<std::unique_ptr<storage_task>>>(std::move(batch));
-        net::post(completions_, [tasks, errors] {
-            for (std::size_t i = 0; i < tasks->size(); ++i) {
-                if ((*errors)[i].empty())
-                    (*tasks)[i]->done();
+        net::post(completions_, [result] {
+            for (std::size_t i = 0; i < result->tasks.size(); ++i) {
+                if (result->errors[i].empty())
+                    result->tasks[i]->done();
                 else
-                    (*tasks)[i]->failed((*errors)[i]);
+                    result->tasks[i]->failed(result->errors[i]);
             }
         });
     };
     auto fail_all = [&](std::string const& why) {
-        for (auto& e : *errors)
+        for (auto& e : errors)
             e = why.empty() ? "storage error" : why;
         finish();
     };
     auto started = std::chrono::steady_clock::now();
     try {
+        // Tasks rarely fail (a full disk, a damaged file), so the first attempt runs them all
+        // straight into the transaction. If one throws, that attempt is rolled back and the
+        // batch runs again with each task in its own savepoint, so only the failing task's
+        // changes are undone. Nothing was acknowledged in between: completions come after.
+        if (!attempt(batch, errors, false))
+            attempt(batch, errors, true);
+    } catch (std::exception const& e) {
+        return fail_all(e.what());
+    }
+    stats_.sqlite_commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    stats_.sqlite_batch_events.observe(double(batch.size()));
+    finish();
+}
+
+bool storage_worker::attempt(std::vector<std::unique_ptr<storage_task>>& batch,
+                             std::vector<std::string>& errors,
+                             bool isolate)
+{
+    try {
         store_.begin_batch();
     } catch (std::exception const& e) {
         log::error(std::string("storage: cannot begin a transaction: ") + e.what());
-        return fail_all(e.what());
+        throw;
     }
+    auto roll_back = [&] {
+        try {
+            store_.rollback_batch();
+        } catch (std::exception const&) {
+        }
+    };
     for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!isolate) {
+            try {
+                batch[i]->run(store_);
+            } catch (std::exception const& e) {
+                log::warn(std::string("storage: a task failed, running its batch again with each "
+                                      "task on its own: ") +
+                          e.what());
+                roll_back();
+                return false;
+            }
+            continue;
+        }
+        errors[i].clear();
         try {
             store_.begin_unit();
             try {
@@ -129,7 +180,7 @@ void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
                 throw;
             }
         } catch (std::exception const& e) {
-            (*errors)[i] = *e.what() ? e.what() : "unknown storage error";
+            errors[i] = *e.what() ? e.what() : "unknown storage error";
             log::error(std::string("storage: a task failed and was rolled back: ") + e.what());
         }
     }
@@ -137,16 +188,10 @@ void storage_worker::run_batch(std::deque<std::unique_ptr<storage_task>>& batch)
         store_.commit_batch();
     } catch (std::exception const& e) {
         log::error(std::string("storage: commit failed, batch rolled back: ") + e.what());
-        try {
-            store_.rollback_batch();
-        } catch (std::exception const&) {
-        }
-        return fail_all(e.what());
+        roll_back();
+        throw;
     }
-    stats_.sqlite_commit_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    stats_.sqlite_batch_events.observe(double(batch.size()));
-    finish();
+    return true;
 }
 
 } // namespace chatd::server

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "metrics.hpp"
 #include "net.hpp"
@@ -22,8 +23,10 @@ class storage_task
 public:
     virtual ~storage_task() = default;
 
-    /// Do the work against the store. Runs on the storage thread inside its own savepoint;
-    /// throwing rolls back this task's changes alone.
+    /// Do the work against the store, on the storage thread. Throwing undoes this task's
+    /// changes alone. run() may be called again after an attempt that was rolled back (another
+    /// task in its batch threw), so it must touch nothing but the store and its own result,
+    /// which each call replaces.
     virtual void run(core::store& db) = 0;
 
     /// The transaction holding run()'s changes committed. Runs on the completion executor.
@@ -35,7 +38,7 @@ public:
 };
 
 /// The thread that owns the SQLite connection. It takes everything queued, runs it in one
-/// transaction (each task in a savepoint) and commits once: group commit without a timer.
+/// transaction and commits once: group commit without a timer.
 /// Completions (done/failed) happen only after the commit, so nothing is acknowledged
 /// before it is on disk; a whole batch's completions are handed to `completions` (the I/O
 /// thread) in one go, one wake-up per transaction rather than one per event.
@@ -62,7 +65,15 @@ public:
 
 private:
     void loop();
-    void run_batch(std::deque<std::unique_ptr<storage_task>>& batch);
+    void run_batch(std::vector<std::unique_ptr<storage_task>> batch);
+
+    /// Run `batch` in one transaction and commit it. With `isolate`, each task runs in its own
+    /// savepoint and a throwing task's error goes to `errors` while the rest commit. Without,
+    /// the first throwing task rolls the attempt back and false is returned. Throws when the
+    /// transaction cannot begin or commit (it is rolled back).
+    bool attempt(std::vector<std::unique_ptr<storage_task>>& batch,
+                 std::vector<std::string>& errors,
+                 bool isolate);
 
     storage::sqlite_store store_;
     std::unique_ptr<storage::checkpointer> checkpointer_; ///< none for ":memory:"

@@ -71,12 +71,16 @@ public:
         use(use const&) = delete;
         use& operator=(use const&) = delete;
 
+        /// Bind text without a copy: SQLite reads `v` in place, so it must stay valid for as
+        /// long as this use lasts (its end clears the bindings). A temporary string would not.
         use& bind(int i, std::string_view v)
         {
             check(sqlite3_bind_text(
-                s_.stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+                s_.stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
             return *this;
         }
+
+        use& bind(int i, std::string&& v) = delete;
 
         use& bind(int i, std::int64_t v)
         {

@@ -2,6 +2,7 @@
 #include <chatd/storage/sqlite_store.hpp>
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -38,6 +39,7 @@ struct sqlite_store::impl
     {
         std::vector<core::member> members; // join order
         string_set ids;                    // the same, for membership tests
+        core::id_list recipients;          // the same ids in join order; made when first asked
     };
 
     string_map<core::connection_record> connections; // by id
@@ -46,14 +48,14 @@ struct sqlite_store::impl
     string_map<std::int64_t> last_seq;               // room id -> newest stored seq
 
     /// The cached members of a room, or nullptr when not loaded.
-    room_cache const* room(std::string_view room_id) const
+    room_cache* room(std::string_view room_id)
     {
         auto it = rooms.find(room_id);
         return it == rooms.end() ? nullptr : &it->second;
     }
 
     /// Load a room's members from the database into the cache.
-    room_cache const& load_room(std::string_view room_id)
+    room_cache& load_room(std::string_view room_id)
     {
         room_cache cache;
         auto u = members.run();
@@ -71,19 +73,25 @@ struct sqlite_store::impl
         if (found == cache.ids.end())
             return;
         cache.ids.erase(found);
+        cache.recipients.reset(); // posts still holding the old list keep it
         std::erase_if(cache.members,
                       [&](core::member const& m) { return m.connection_id == connection_id; });
     }
 
-    // Every connection id, for the tutorial's broadcast (its "table scan"), kept in step.
+    // Every connection id, for the tutorial's broadcast (its "table scan"), kept in step. The
+    // list handed out is a snapshot made when first asked after a change, so a broadcast to an
+    // unchanged set of clients copies no ids.
     bool ids_loaded = false;
     std::vector<std::string> all_ids;
     string_map<std::size_t> id_slot; // id -> index in all_ids
+    core::id_list all_ids_snapshot;
 
     void add_id(std::string const& id)
     {
-        if (ids_loaded && id_slot.emplace(id, all_ids.size()).second)
+        if (ids_loaded && id_slot.emplace(id, all_ids.size()).second) {
             all_ids.push_back(id);
+            all_ids_snapshot.reset();
+        }
     }
 
     void remove_id(std::string const& id)
@@ -91,6 +99,7 @@ struct sqlite_store::impl
         auto it = ids_loaded ? id_slot.find(id) : id_slot.end();
         if (it == id_slot.end())
             return;
+        all_ids_snapshot.reset();
         auto slot = it->second;
         id_slot.erase(it);
         if (slot + 1 != all_ids.size()) {
@@ -105,6 +114,7 @@ struct sqlite_store::impl
         ids_loaded = false;
         all_ids.clear();
         id_slot.clear();
+        all_ids_snapshot.reset();
         connections.clear();
         known_rooms.clear();
         rooms.clear();
@@ -174,6 +184,11 @@ namespace {
 
 detail::db_ptr open_db(std::string const& path, durability d)
 {
+    // Debian's SQLite counts every allocation under a global mutex (memory statistics, which
+    // chatd never reads). Turn that off, once, before the library initializes; if something
+    // in the process initialized it already, the call is refused and nothing changes.
+    static std::once_flag configured;
+    std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
     sqlite3* raw = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -294,7 +309,7 @@ std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
     });
 }
 
-std::vector<std::string> sqlite_store::connection_ids()
+core::id_list sqlite_store::connection_ids()
 {
     if (!impl_->ids_loaded) {
         auto u = impl_->connection_ids.run();
@@ -304,7 +319,9 @@ std::vector<std::string> sqlite_store::connection_ids()
         }
         impl_->ids_loaded = true;
     }
-    return impl_->all_ids;
+    if (!impl_->all_ids_snapshot)
+        impl_->all_ids_snapshot = std::make_shared<std::vector<std::string> const>(impl_->all_ids);
+    return impl_->all_ids_snapshot;
 }
 
 bool sqlite_store::create_room(std::string_view room_id, core::epoch_ms created_at)
@@ -354,6 +371,7 @@ bool sqlite_store::add_member(std::string_view room_id,
             it->second.members.push_back(
                 core::member{std::string(connection_id), rec ? rec->name : ""});
             it->second.ids.emplace(connection_id);
+            it->second.recipients.reset();
         }
     }
     return added;
@@ -385,6 +403,20 @@ std::vector<core::member> sqlite_store::members(std::string_view room_id)
     if (auto const* cached = impl_->room(room_id))
         return cached->members;
     return impl_->load_room(room_id).members;
+}
+
+core::id_list sqlite_store::member_ids(std::string_view room_id)
+{
+    auto* cached = impl_->room(room_id);
+    auto& cache = cached ? *cached : impl_->load_room(room_id);
+    if (!cache.recipients) {
+        std::vector<std::string> ids;
+        ids.reserve(cache.members.size());
+        for (auto const& m : cache.members)
+            ids.push_back(m.connection_id);
+        cache.recipients = std::make_shared<std::vector<std::string> const>(std::move(ids));
+    }
+    return cache.recipients;
 }
 
 core::message_record sqlite_store::append_message(std::string_view room_id,

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
 
+#include <ctime>
 #include <regex>
 #include <set>
 
@@ -152,6 +153,19 @@ TEST_CASE("time formats")
     CHECK(format_request_time(1708326702790) == "19/Feb/2024:07:11:42 +0000");
     CHECK(format_iso8601(1708326702790) == "2024-02-19T07:11:42.790Z");
     CHECK(format_iso8601(0) == "1970-01-01T00:00:00.000Z");
+    CHECK(format_iso8601(951782400999) == "2000-02-29T00:00:00.999Z"); // leap day
+    CHECK(format_iso8601(-1) == "1969-12-31T23:59:59.999Z");
+    CHECK(format_iso8601(253402300799999) == "9999-12-31T23:59:59.999Z");
+    CHECK(format_request_time(951868799000) == "29/Feb/2000:23:59:59 +0000");
+    // Every day of a few leap cycles, against the C library's calendar.
+    for (std::int64_t s = -86400LL * 365 * 2; s < 86400LL * 365 * 9; s += 86400 + 3661) {
+        std::time_t tt = s;
+        std::tm tm{};
+        gmtime_r(&tt, &tm);
+        char want[32];
+        std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S.042Z", &tm);
+        REQUIRE(format_iso8601(s * 1000 + 42) == want);
+    }
 }
 
 TEST_CASE("query strings and percent-decoding")

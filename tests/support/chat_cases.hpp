@@ -243,6 +243,23 @@ TEST_CASE_TEMPLATE_DEFINE("chat: sendMessage", Store, chat_send)
         CHECK(h.only(out2, A).at("seq").as_int64() == 2);
         CHECK(h.db.messages_before("lobby", std::nullopt, 10).size() == 2);
     }
+    SUBCASE("text JSON must escape arrives intact - written byte for byte as Boost.JSON would")
+    {
+        std::string text = "q\"b\\s/ \b\f\n\r\t \x01\x1f\x7f \xC3\xA9 \xF0\x9F\x8E\x89 end";
+        json::object req{{"action", "sendMessage"}, {"roomId", "lobby"}, {"message", text}};
+        req["ref"] = "r\"1\\";
+        auto out = h.frame(A, json::serialize(req));
+        for (auto const& id : {A, B}) {
+            auto got = h.to(out, id);
+            REQUIRE(got.size() == 1);
+            auto parsed = json::parse(got[0].raw);
+            CHECK(json::serialize(parsed) == got[0].raw);
+            CHECK(parsed.at("message").as_string() == text);
+            CHECK(parsed.at("seq").as_int64() == 1);
+        }
+        CHECK(h.only(out, A).at("ref").as_string() == "r\"1\\");
+        CHECK(h.db.messages_before("lobby", std::nullopt, 1).at(0).text == text);
+    }
     SUBCASE("without ref one payload serves every member")
     {
         auto out = h.frame(A, R"({"action":"sendMessage","roomId":"lobby","message":"hi"})");

@@ -91,8 +91,9 @@ struct chat_harness
         std::vector<sent> all;
         for (auto const& a : out.actions)
             if (auto const* p = std::get_if<core::post_to_connection>(&a))
-                for (auto const& to : p->connection_ids)
+                p->for_each_recipient([&](std::string const& to) {
                     all.push_back(sent{to, *p->data});
+                });
         return all;
     }
 

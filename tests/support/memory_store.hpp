@@ -43,12 +43,12 @@ public:
         return rooms;
     }
 
-    std::vector<std::string> connection_ids() override
+    core::id_list connection_ids() override
     {
         std::vector<std::string> ids;
         for (auto const& [id, c] : connections_)
             ids.push_back(id);
-        return ids;
+        return std::make_shared<std::vector<std::string> const>(std::move(ids));
     }
 
     bool create_room(std::string_view room_id, core::epoch_ms created_at) override
@@ -107,6 +107,14 @@ public:
             if (m.room_id == room_id)
                 out.push_back(core::member{m.connection_id, connections_[m.connection_id].name});
         return out;
+    }
+
+    core::id_list member_ids(std::string_view room_id) override
+    {
+        std::vector<std::string> ids;
+        for (auto const& m : members(room_id))
+            ids.push_back(m.connection_id);
+        return std::make_shared<std::vector<std::string> const>(std::move(ids));
     }
 
     core::message_record append_message(std::string_view room_id,

@@ -31,4 +31,7 @@ std::string format_request_time(epoch_ms t);
 /// ISO-8601 UTC with milliseconds: "2026-11-21T10:00:00.123Z".
 std::string format_iso8601(epoch_ms t);
 
+/// format_iso8601(t), appended to `out`.
+void append_iso8601(std::string& out, epoch_ms t);
+
 } // namespace chatd::core

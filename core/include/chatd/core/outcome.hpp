@@ -3,18 +3,33 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
 namespace chatd::core {
 
+/// Connection ids, immutable once made: a store can hand the same list (say, a room's members)
+/// to every post made from it until the list changes, instead of copying it per message.
+using id_list = std::shared_ptr<std::vector<std::string> const>;
+
 /// PostToConnection with one payload to several connections: the same bytes API Gateway would
 /// receive from N calls with equal Data. The payload is shared, never copied per recipient.
 struct post_to_connection
 {
-    std::vector<std::string> connection_ids;
+    id_list connection_ids;
     std::shared_ptr<std::string const> data;
+    std::string except; ///< an id in `connection_ids` that is not posted to (empty: none)
+
+    /// Call `f(id)` for every recipient.
+    template <class F>
+    void for_each_recipient(F&& f) const
+    {
+        for (auto const& id : *connection_ids)
+            if (except.empty() || id != except)
+                f(id);
+    }
 };
 
 /// DeleteConnection.
@@ -39,8 +54,16 @@ struct outcome
     {
         if (ids.empty())
             return;
-        actions.emplace_back(post_to_connection{
-            std::move(ids), std::make_shared<std::string const>(std::move(data))});
+        post(std::make_shared<std::vector<std::string> const>(std::move(ids)), std::move(data));
+    }
+
+    /// Queue a post of `data` to every id in `ids` but `except`.
+    void post(id_list ids, std::string data, std::string_view except = {})
+    {
+        actions.emplace_back(
+            post_to_connection{std::move(ids),
+                               std::make_shared<std::string const>(std::move(data)),
+                               std::string(except)});
     }
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chatd/core/clock.hpp>
+#include <chatd/core/outcome.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -65,8 +66,9 @@ public:
     /// Delete the connection and all its memberships; returns the rooms it was in.
     virtual std::vector<std::string> remove_connection(std::string_view id) = 0;
 
-    /// Every stored connection id (the tutorial's table scan).
-    virtual std::vector<std::string> connection_ids() = 0;
+    /// Every stored connection id (the tutorial's table scan). A store may return the same
+    /// list again while no connection comes or goes.
+    virtual id_list connection_ids() = 0;
 
     /// Create a room; false when one with that id exists already.
     virtual bool create_room(std::string_view room_id, epoch_ms created_at) = 0;
@@ -83,6 +85,10 @@ public:
 
     /// Members of a room, in the order they joined.
     virtual std::vector<member> members(std::string_view room_id) = 0;
+
+    /// The connection ids of `members(room_id)`, in the same order: a message's recipients. A
+    /// store may return the same list again while the room's membership does not change.
+    virtual id_list member_ids(std::string_view room_id) = 0;
 
     /// Store a message under the room's next seq (1, 2, 3, ... with no gaps) and return it.
     virtual message_record append_message(std::string_view room_id,

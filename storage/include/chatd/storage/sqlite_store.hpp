@@ -53,7 +53,7 @@ public:
     void put_connection(core::connection_record const& c) override;
     std::optional<core::connection_record> get_connection(std::string_view id) override;
     std::vector<std::string> remove_connection(std::string_view id) override;
-    std::vector<std::string> connection_ids() override;
+    core::id_list connection_ids() override;
     bool create_room(std::string_view room_id, core::epoch_ms created_at) override;
     bool room_exists(std::string_view room_id) override;
     std::vector<core::room_summary> list_rooms() override;
@@ -63,6 +63,7 @@ public:
     bool remove_member(std::string_view room_id, std::string_view connection_id) override;
     bool is_member(std::string_view room_id, std::string_view connection_id) override;
     std::vector<core::member> members(std::string_view room_id) override;
+    core::id_list member_ids(std::string_view room_id) override;
     core::message_record append_message(std::string_view room_id,
                                         std::string_view connection_id,
                                         std::string_view name,
