@@ -30,7 +30,12 @@ gateway::gateway(net::any_io_executor io,
     unrouted_in_ = &stats().messages_in.at("");
 }
 
-std::string gateway::new_id()
+std::string gateway::new_request_id()
+{
+    return ids_.next_id();
+}
+
+std::string gateway::new_connection_id()
 {
     for (;;) {
         auto id = ids_.next_id();
@@ -114,7 +119,7 @@ void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
 {
     auto now = clock_.now();
     s->touch(now);
-    auto request_id = new_id();
+    auto request_id = new_request_id();
     auto started = steady::now();
     auto key = selector_.select(text);
     route_target const* route = key ? find_route(*key) : nullptr;
@@ -129,7 +134,8 @@ void gateway::on_frame(std::shared_ptr<ws_session> const& s, std::string text)
                 {"MESSAGE", s->info().connection_id, key ? *key : "", "no_route", -1, -1, {}});
         return;
     }
-    auto ev = core::make_message_event(s->info(), *key, request_id, new_id(), now, std::move(text));
+    auto ev = core::make_message_event(
+        s->info(), *key, request_id, new_request_id(), now, std::move(text));
     note(ev);
     ++pending_;
     route->target->invoke(
@@ -211,7 +217,8 @@ void gateway::on_closed(core::connection_info const& info, int code, std::string
                        {"DISCONNECT", info.connection_id, "", "ok", -1, code, reason});
         return;
     }
-    auto ev = core::make_disconnect_event(info, new_id(), clock_.now(), code, std::move(reason));
+    auto ev =
+        core::make_disconnect_event(info, new_request_id(), clock_.now(), code, std::move(reason));
     note(ev);
     ++pending_;
     // contract(disconnect): results and errors of $disconnect are ignored, but the

@@ -61,8 +61,11 @@ public:
 
     core::clock const& clock() const { return clock_; }
 
-    /// A fresh id in API Gateway's shape, never one of an open connection.
-    std::string new_id();
+    /// A fresh connection id in API Gateway's shape, never one of an open connection.
+    std::string new_connection_id();
+
+    /// A fresh request or message id (same shape; random, so unique in practice).
+    std::string new_request_id();
     std::string trace_id();
 
     route_target const* find_route(std::string_view key) const;

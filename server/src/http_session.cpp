@@ -107,7 +107,7 @@ net::awaitable<std::optional<response>> upgrade(Stream& stream, request req, htt
             "Bad Sec-WebSocket-Key: it must be 16 random bytes in base64 (24 characters)\n");
 
     core::connection_info info;
-    info.connection_id = gw.new_id();
+    info.connection_id = gw.new_connection_id();
     info.connected_at = gw.clock().now();
     info.identity.source_ip = source_ip(socket);
     if (auto it = req.find(http::field::user_agent); it != req.end())
@@ -127,7 +127,7 @@ net::awaitable<std::optional<response>> upgrade(Stream& stream, request req, htt
         if (q != std::string_view::npos)
             raw_query = std::string_view(target).substr(q + 1);
         auto ev = core::make_connect_event(info,
-                                           gw.new_id(),
+                                           gw.new_request_id(),
                                            gw.clock().now(),
                                            headers,
                                            raw_query,
