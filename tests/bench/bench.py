@@ -494,7 +494,7 @@ def main():
     ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
     ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
     ap.add_argument("--w3-rates", type=float, nargs="+", default=[1000, 5000])
-    ap.add_argument("--w5-rates", type=float, nargs="+", default=[5000, 10000, 15000, 20000, 25000])
+    ap.add_argument("--w5-rates", type=float, nargs="+", default=[10000, 20000, 30000, 35000, 40000, 45000, 50000])
     ap.add_argument("--idle-clients", type=int, default=19500)
     ap.add_argument("--sls-w1-rates", type=float, nargs="+", default=[0.5, 1, 2, 3])
     ap.add_argument("--peers", nargs="+",
