@@ -20,8 +20,19 @@ std::unique_ptr<storage::checkpointer> start_checkpointer(storage::sqlite_store&
 {
     if (path == ":memory:")
         return nullptr;
-    auto cp = std::make_unique<storage::checkpointer>(path, std::chrono::milliseconds(100));
-    store.disable_auto_checkpoint();
+    // The log is copied into the database file every 100 ms, and started over by the storage
+    // thread once it holds more than 64 MB (see checkpointer and run_batch).
+    constexpr std::int64_t wal_limit = 64 << 20;
+    auto cp = std::make_unique<storage::checkpointer>(
+        path, std::chrono::milliseconds(100), wal_limit, [](std::string const& why) {
+            if (why.empty())
+                log::info("storage: WAL checkpoints work again");
+            else
+                log::error("storage: WAL checkpoint failed (the log file keeps growing until one "
+                           "succeeds): " +
+                           why);
+        });
+    store.disable_auto_checkpoint(wal_limit);
     return cp;
 }
 
@@ -138,6 +149,10 @@ void storage_worker::run_batch(std::vector<std::unique_ptr<storage_task>> tasks)
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     stats_.sqlite_batch_events.observe(double(batch.size()));
     finish();
+    // Under steady load the log may never find a moment to start over (see checkpointer):
+    // past its limit, start it over here, after this batch's results are on their way.
+    if (checkpointer_ && checkpointer_->log_too_long() && store_.restart_log())
+        checkpointer_->log_restarted();
 }
 
 bool storage_worker::attempt(std::vector<std::unique_ptr<storage_task>>& batch,

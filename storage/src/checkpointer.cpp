@@ -5,7 +5,12 @@
 
 namespace chatd::storage {
 
-checkpointer::checkpointer(std::string const& path, std::chrono::milliseconds period)
+checkpointer::checkpointer(std::string const& path,
+                           std::chrono::milliseconds period,
+                           std::int64_t wal_limit,
+                           reporter report)
+    : wal_limit_(wal_limit)
+    , report_(std::move(report))
 {
     sqlite3* raw = nullptr;
     if (sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
@@ -14,8 +19,18 @@ checkpointer::checkpointer(std::string const& path, std::chrono::milliseconds pe
         sqlite3_close_v2(raw);
         throw core::store_error("checkpointer: cannot open '" + path + "': " + why);
     }
+    detail::db_ptr db(raw);
     sqlite3_busy_timeout(raw, 1000);
-    db_ = raw;
+    // A connection learns that the file is in WAL mode, and opens the log, only when it first
+    // reads it. Until then a checkpoint on it does nothing and still reports success.
+    detail::exec(raw, "SELECT count(*) FROM sqlite_schema");
+    {
+        detail::statement size(raw, "PRAGMA page_size");
+        auto u = size.run();
+        if (u.step())
+            page_size_ = u.integer(0);
+    }
+    db_ = db.release();
     thread_ = std::thread([this, period] { loop(period); });
 }
 
@@ -31,15 +46,31 @@ checkpointer::~checkpointer()
     sqlite3_close_v2(static_cast<sqlite3*>(db_));
 }
 
+void checkpointer::checkpoint_once()
+{
+    auto* db = static_cast<sqlite3*>(db_);
+    int log = 0;    // frames in the log
+    int copied = 0; // frames of it in the database file
+    // PASSIVE: copy what it can without waiting for, or blocking, the writer.
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc == SQLITE_OK)
+        too_long_.store(std::int64_t(log) * page_size_ > wal_limit_, std::memory_order_relaxed);
+    if (rc == SQLITE_OK)
+        passes_.fetch_add(1, std::memory_order_relaxed);
+    // BUSY: the writer held on past the busy timeout; the next round tries again.
+    bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
+    if (failed != failing_ && report_)
+        report_(failed ? std::string(sqlite3_errmsg(db)) : std::string());
+    failing_ = failed;
+}
+
 void checkpointer::loop(std::chrono::milliseconds period)
 {
     pthread_setname_np(pthread_self(), "chatd-checkpnt");
-    auto* db = static_cast<sqlite3*>(db_);
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
         lock.unlock();
-        // PASSIVE: copy what it can without waiting for, or blocking, the writer.
-        sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        checkpoint_once();
         lock.lock();
     }
 }

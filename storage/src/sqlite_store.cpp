@@ -218,9 +218,17 @@ sqlite_store::sqlite_store(std::string const& path, durability d)
 
 sqlite_store::~sqlite_store() = default;
 
-void sqlite_store::disable_auto_checkpoint()
+void sqlite_store::disable_auto_checkpoint(std::int64_t wal_limit)
 {
     sqlite3_wal_autocheckpoint(impl_->db.get(), 0);
+    auto pragma = "PRAGMA journal_size_limit = " + std::to_string(wal_limit);
+    detail::exec(impl_->db.get(), pragma.c_str());
+}
+
+bool sqlite_store::restart_log()
+{
+    return sqlite3_wal_checkpoint_v2(
+               impl_->db.get(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr) == SQLITE_OK;
 }
 
 int sqlite_store::schema_version()

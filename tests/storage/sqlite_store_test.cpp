@@ -1,11 +1,16 @@
+#include <chatd/storage/checkpointer.hpp>
 #include <chatd/storage/sqlite_store.hpp>
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "queries.hpp"
 
@@ -232,4 +237,46 @@ TEST_CASE("storage: every chat query uses an index (no full scan of a growing ta
         sqlite3_finalize(st);
     }
     sqlite3_close(db);
+}
+
+TEST_CASE("storage: the checkpointer copies the log into the database file - and the log "
+          "starts over past its limit")
+{
+    temp_db t;
+    constexpr std::int64_t limit = 1 << 20;
+    chatd::storage::sqlite_store s(t.path);
+    s.disable_auto_checkpoint(limit);
+    chatd::storage::checkpointer cp(t.path, std::chrono::milliseconds(5), limit);
+    std::vector<std::string> rooms;
+    for (int r = 0; r < 100; ++r) {
+        rooms.push_back("room-" + std::to_string(r));
+        s.create_room(rooms.back(), 1);
+    }
+    std::string text(200, 'x');
+    std::uintmax_t largest_log = 0;
+    int restarts = 0;
+    auto wal = t.path + "-wal";
+    for (int batch = 0; batch < 300; ++batch) {
+        s.begin_batch();
+        for (int i = 0; i < 100; ++i)
+            s.append_message(rooms[std::size_t(i)], "AAAAAAAAAAAAAAA=", "t", text, 1);
+        s.commit_batch();
+        // What the storage thread does between batches.
+        if (cp.log_too_long() && s.restart_log()) {
+            cp.log_restarted();
+            ++restarts;
+        }
+        largest_log = std::max(largest_log, fs::file_size(wal));
+        if (batch % 30 == 0) // give the checkpointer's thread some turns
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // 30,000 messages of 200 bytes: far more than the limit went through the log.
+    CHECK(restarts > 0);
+    CHECK(largest_log < std::uintmax_t(8 * limit));
+    auto before = cp.passes();
+    for (int i = 0; i < 500 && cp.passes() < before + 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(cp.passes() >= before + 2);
+    // The messages are in the database file itself, not only in the log.
+    CHECK(fs::file_size(t.path) > std::uintmax_t(4 << 20));
 }

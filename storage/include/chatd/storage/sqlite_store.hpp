@@ -2,6 +2,7 @@
 
 #include <chatd/core/store.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -36,8 +37,14 @@ public:
     sqlite_store(sqlite_store const&) = delete;
     sqlite_store& operator=(sqlite_store const&) = delete;
 
-    /// Turn SQLite's automatic WAL checkpoints off (a checkpointer thread does them instead).
-    void disable_auto_checkpoint();
+    /// Turn SQLite's automatic WAL checkpoints off (a checkpointer thread does them instead)
+    /// and cut the log file back to `wal_limit` bytes whenever it starts over.
+    void disable_auto_checkpoint(std::int64_t wal_limit);
+
+    /// Between transactions: copy the rest of the WAL into the database file and have the next
+    /// transaction start the log from the beginning (a RESTART checkpoint). False when it could
+    /// not finish (another checkpoint or a reader held on past the busy timeout).
+    bool restart_log();
 
     /// The schema version this build writes (PRAGMA user_version after migration).
     static int schema_version();
