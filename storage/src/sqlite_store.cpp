@@ -182,6 +182,8 @@ struct sqlite_store::impl
 
 namespace {
 
+constexpr int busy_timeout_ms = 5000;
+
 detail::db_ptr open_db(std::string const& path, durability d)
 {
     // Debian's SQLite counts every allocation under a global mutex (memory statistics, which
@@ -197,7 +199,7 @@ detail::db_ptr open_db(std::string const& path, durability d)
         throw core::store_error("cannot open database '" + path +
                                 "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     sqlite3_extended_result_codes(raw, 1);
-    sqlite3_busy_timeout(raw, 5000);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
     detail::exec(raw, "PRAGMA journal_mode = WAL");
     detail::exec(
         raw, d == durability::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -227,8 +229,13 @@ void sqlite_store::disable_auto_checkpoint(std::int64_t wal_limit)
 
 bool sqlite_store::restart_log()
 {
-    return sqlite3_wal_checkpoint_v2(
-               impl_->db.get(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr) == SQLITE_OK;
+    // Without waiting: if the checkpointer is busy copying, the caller tries again later
+    // rather than holding up the transactions queued behind it.
+    auto* db = impl_->db.get();
+    sqlite3_busy_timeout(db, 0);
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    return rc == SQLITE_OK;
 }
 
 int sqlite_store::schema_version()

@@ -42,8 +42,8 @@ public:
     void disable_auto_checkpoint(std::int64_t wal_limit);
 
     /// Between transactions: copy the rest of the WAL into the database file and have the next
-    /// transaction start the log from the beginning (a RESTART checkpoint). False when it could
-    /// not finish (another checkpoint or a reader held on past the busy timeout).
+    /// transaction start the log from the beginning (a RESTART checkpoint). Does not wait:
+    /// false when a checkpoint or a reader is in the way (try again after the next batch).
     bool restart_log();
 
     /// The schema version this build writes (PRAGMA user_version after migration).
