@@ -1,5 +1,6 @@
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -67,17 +68,8 @@ inline void append_field(std::string& out, std::string_view key, std::string_vie
 inline void append_integer(std::string& out, std::int64_t v)
 {
     char buf[24];
-    char* end = buf + sizeof buf;
-    char* p = end;
-    // Work with the magnitude as unsigned, so the most negative value is fine too.
-    auto u = v < 0 ? ~static_cast<std::uint64_t>(v) + 1 : static_cast<std::uint64_t>(v);
-    do {
-        *--p = static_cast<char>('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        *--p = '-';
-    out.append(p, static_cast<std::size_t>(end - p));
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out.append(buf, end);
 }
 
 } // namespace chatd::core::json_text

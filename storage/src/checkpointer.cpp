@@ -49,10 +49,9 @@ checkpointer::~checkpointer()
 void checkpointer::checkpoint_once()
 {
     auto* db = static_cast<sqlite3*>(db_);
-    int log = 0;    // frames in the log
-    int copied = 0; // frames of it in the database file
+    int log = 0; // frames in the log
     // PASSIVE: copy what it can without waiting for, or blocking, the writer.
-    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, nullptr);
     if (rc == SQLITE_OK)
         too_long_.store(std::int64_t(log) * page_size_ > wal_limit_, std::memory_order_relaxed);
     if (rc == SQLITE_OK)
