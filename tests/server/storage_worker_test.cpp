@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "storage_worker.hpp"
@@ -158,4 +161,38 @@ TEST_CASE("storage worker: a task that throws is undone alone - the rest of its 
     CHECK(msgs[0].seq == 1);
     CHECK(msgs[1].text == "c");
     CHECK(msgs[1].seq == 2); // no gap where "b" was undone
+}
+
+TEST_CASE("storage worker: under steady load the log file starts over at a few MB")
+{
+    // A log that keeps growing makes every commit's fdatasync write the file's inode as well,
+    // so the worker has the log start over once it passes 4 MB. Here 1,000 commits of 64 KB
+    // each (64 MB of log in all) arrive one after another, paced so that the 100 ms
+    // checkpointer sees them: the -wal file must stay far below the 64 MB it would otherwise
+    // reach.
+    fixture f;
+    chatd::storage::sqlite_store(f.db).create_room("r", 1);
+    auto guard = net::make_work_guard(f.io);
+    std::uintmax_t largest = 0;
+    {
+        storage_worker worker(
+            f.db, chatd::storage::durability::normal, 100, f.io.get_executor(), f.stats);
+        std::string body(64 * 1024, 'x');
+        std::vector<record> recs(1000);
+        for (auto& rec : recs) {
+            worker.submit(std::make_unique<append_task>(rec, body));
+            f.io.run_one(); // this task's completion: it is committed
+            REQUIRE(rec.done);
+            std::error_code ec;
+            largest = std::max(largest, std::filesystem::file_size(f.db + "-wal", ec));
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        worker.stop();
+    }
+    INFO("largest -wal file: " << largest << " bytes");
+    CHECK(largest > 4u << 20); // the log did reach the restart point
+    CHECK(largest < 16u << 20);
+    auto newest = f.stored();
+    REQUIRE_FALSE(newest.empty());
+    CHECK(newest.back().seq == 1000);
 }
