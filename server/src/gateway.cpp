@@ -96,6 +96,7 @@ void gateway::record(std::string_view event,
 void gateway::opened(std::shared_ptr<ws_session> const& s)
 {
     live_.emplace(s->info().connection_id, s);
+    recipients_.clear();
     stats().connects.fetch_add(1, std::memory_order_relaxed);
     stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
 }
@@ -197,17 +198,56 @@ void gateway::apply(core::outcome const& out)
 {
     for (auto const& a : out.actions) {
         if (auto const* p = std::get_if<core::post_to_connection>(&a)) {
-            // A gone recipient is the integration's 410, ignored here.
-            p->for_each_recipient([&](std::string const& id) { post(id, p->data); });
+            post_all(*p);
         } else if (auto const* d = std::get_if<core::delete_connection>(&a)) {
             remove(d->connection_id);
         }
     }
 }
 
+void gateway::post_all(core::post_to_connection const& p)
+{
+    // A gone recipient is the integration's 410, ignored here.
+    auto const& ids = *p.connection_ids;
+    if (ids.empty())
+        return;
+    if (ids.size() == 1) {
+        if (p.except.empty() || ids.front() != p.except)
+            post(ids.front(), p.data);
+        return;
+    }
+    // Built once for every recipient (longer messages are split per connection instead).
+    std::shared_ptr<std::string const> frame;
+    if (p.data->size() <= ws_session::max_frame_out)
+        frame = std::make_shared<std::string const>(ws::text_frame(*p.data));
+    ws_session const* except = nullptr;
+    if (!p.except.empty())
+        if (auto it = live_.find(p.except); it != live_.end())
+            except = it->second.get();
+    auto now = clock_.now();
+    std::uint64_t posted = 0;
+    // (Delivering never closes a session from inside the call, see ws_session::abort, so the
+    // list and its sessions stay as they are throughout the loop.)
+    auto find = [this](std::string const& id) -> ws_session* {
+        auto it = live_.find(id);
+        return it == live_.end() ? nullptr : it->second.get();
+    };
+    for (auto* s : recipients_.sessions(p.connection_ids, find)) {
+        if (!s || s == except)
+            continue;
+        auto st = frame ? s->deliver_frame(frame, now) : s->deliver(p.data);
+        if (st == post_status::ok)
+            ++posted;
+        else if (st == post_status::limit)
+            stats().drops.add("client_write_queue");
+    }
+    stats().posts_out.fetch_add(posted, std::memory_order_relaxed);
+}
+
 void gateway::on_closed(core::connection_info const& info, int code, std::string reason)
 {
     live_.erase(info.connection_id);
+    recipients_.clear();
     stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
     stats().disconnects.add(std::to_string(code));
     auto const* route = find_route("$disconnect");

@@ -18,6 +18,7 @@
 #include "integration.hpp"
 #include "metrics.hpp"
 #include "net.hpp"
+#include "recipient_cache.hpp"
 #include "ws_session.hpp"
 
 namespace chatd::server {
@@ -158,6 +159,10 @@ private:
                         invocation_result result,
                         steady::time_point started);
     void apply(core::outcome const& out);
+
+    /// Execute one PostToConnection. To several connections, the frame is built once and the
+    /// sessions come from recipients_.
+    void post_all(core::post_to_connection const& p);
     void send_gateway_frame(ws_session& s, std::string_view message, std::string_view request_id);
 
     net::any_io_executor io_;
@@ -170,6 +175,8 @@ private:
         live_;
     std::size_t pending_ = 0;
     bool accepting_ = true;
+
+    recipient_cache<ws_session> recipients_; ///< cleared whenever live_ changes
     std::vector<std::shared_ptr<ws_session>> corked_;
     std::vector<std::shared_ptr<ws_session>> flushing_; ///< (kept for its capacity)
     bool cork_posted_ = false;

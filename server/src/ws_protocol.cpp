@@ -154,6 +154,16 @@ std::size_t write_header(unsigned char* out, bool fin, std::uint8_t opcode, std:
     return 10;
 }
 
+std::string text_frame(std::string_view payload)
+{
+    unsigned char header[max_header_bytes];
+    auto n = write_header(header, true, op_text, payload.size());
+    std::string frame;
+    frame.reserve(n + payload.size());
+    frame.append(reinterpret_cast<char const*>(header), n).append(payload);
+    return frame;
+}
+
 std::string close_payload(unsigned code, std::string_view reason)
 {
     std::string p;

@@ -39,6 +39,10 @@ constexpr std::size_t max_header_bytes = 10;
 /// Write the header of one unmasked server frame into `out`; returns its length.
 std::size_t write_header(unsigned char* out, bool fin, std::uint8_t opcode, std::size_t size);
 
+/// One whole unmasked, final text frame, header and payload in one string: what is written
+/// as is, to any number of connections.
+std::string text_frame(std::string_view payload);
+
 /// The payload of a close frame: the code in network order, then the reason.
 std::string close_payload(unsigned code, std::string_view reason);
 

@@ -12,7 +12,7 @@ namespace {
 /// API Gateway's limits.
 constexpr std::size_t max_message_bytes = 128 * 1024; // larger message: close 1009
 constexpr std::size_t max_frame_bytes = 32 * 1024;    // larger frame: close 1009
-constexpr std::size_t max_frame_out = 32 * 1024;      // outgoing frames are split at 32 KB
+constexpr std::size_t max_frame_out = ws_session::max_frame_out;
 
 /// The opening handshake's write and the close handshake each get this long.
 constexpr auto handshake_timeout = std::chrono::seconds(5);
@@ -232,17 +232,33 @@ void ws_session::event_done()
 
 // --- writing -------------------------------------------------------------------------------
 
-post_status ws_session::deliver(std::shared_ptr<std::string const> frame)
+post_status ws_session::admit(std::size_t bytes, core::epoch_ms now)
 {
     if (state_ != state::open)
         return post_status::gone;
-    if (queued_bytes_ + frame->size() > limits_.queue_bytes) {
+    if (queued_bytes_ + bytes > limits_.queue_bytes) {
         abort(1006, "Client is not reading: write queue full");
         return post_status::limit;
     }
-    last_active_ = gw_.clock().now();
-    enqueue(std::move(frame), ws::op_text);
+    last_active_ = now;
     return post_status::ok;
+}
+
+post_status ws_session::deliver(std::shared_ptr<std::string const> payload)
+{
+    auto st = admit(payload->size(), gw_.clock().now());
+    if (st == post_status::ok)
+        enqueue(std::move(payload), ws::op_text);
+    return st;
+}
+
+post_status ws_session::deliver_frame(std::shared_ptr<std::string const> const& frame,
+                                      core::epoch_ms now)
+{
+    auto st = admit(frame->size(), now);
+    if (st == post_status::ok)
+        enqueue(frame, whole_frame);
+    return st;
 }
 
 void ws_session::enqueue(std::shared_ptr<std::string const> payload, std::uint8_t opcode)
@@ -290,6 +306,10 @@ void ws_session::do_write()
         if (batch_count_ > 0 &&
             (batch_count_ >= max_frames_per_write || bytes + size > max_bytes_per_write))
             break;
+        bytes += size;
+        ++batch_count_;
+        if (f.opcode == whole_frame)
+            continue;
         std::size_t offset = 0;
         do {
             auto piece = std::min(max_frame_out, size - offset);
@@ -301,14 +321,16 @@ void ws_session::do_write()
                                  piece));
             offset += piece;
         } while (offset < size);
-        bytes += size;
-        ++batch_count_;
     }
     // (Pointers into headers_ are taken only now that it has stopped growing.)
     gather_.clear();
     std::size_t h = 0;
     for (std::size_t i = 0; i < batch_count_; ++i) {
         auto const& payload = *queue_[i].payload;
+        if (queue_[i].opcode == whole_frame) {
+            gather_.emplace_back(payload.data(), payload.size());
+            continue;
+        }
         std::size_t offset = 0;
         do {
             auto piece = std::min(max_frame_out, payload.size() - offset);
@@ -325,7 +347,10 @@ void ws_session::do_write()
         // asynchronous operation, its allocation, a reactor registration) only for what the
         // kernel did not take.
         error_code ec;
-        auto n = stream_.socket().write_some(std::span<net::const_buffer const>(gather_), ec);
+        // (One piece, typically a fan-out frame alone: a plain send, no vector to import.)
+        auto n = gather_.size() == 1
+                     ? stream_.socket().write_some(gather_.front(), ec)
+                     : stream_.socket().write_some(std::span<net::const_buffer const>(gather_), ec);
         if (ec == net::error::would_block || ec == net::error::try_again) {
             ec = {};
             n = 0;

@@ -51,8 +51,16 @@ public:
     /// cannot be written the gateway gets the close.
     void start(std::string_view client_key, std::optional<std::string> subprotocol);
 
-    /// Queue one text frame. The same buffer may be shared by many sessions.
-    post_status deliver(std::shared_ptr<std::string const> frame);
+    /// Outgoing messages longer than this are sent as several frames (as API Gateway does).
+    static constexpr std::size_t max_frame_out = 32 * 1024;
+
+    /// Queue one text message. The same buffer may be shared by many sessions.
+    post_status deliver(std::shared_ptr<std::string const> payload);
+
+    /// Queue a whole frame made by ws::text_frame, of a message no longer than max_frame_out,
+    /// shared by many sessions; `now` is the time of the post. Written as it is: no header is
+    /// built and the frame is one piece of the write, a single-buffer `send` when it is alone.
+    post_status deliver_frame(std::shared_ptr<std::string const> const& frame, core::epoch_ms now);
 
     /// Server-initiated close: frames already queued go out first, then the close frame.
     /// `$disconnect` will carry `code` and `reason`.
@@ -88,8 +96,14 @@ private:
     struct out_frame
     {
         std::shared_ptr<std::string const> payload;
-        std::uint8_t opcode;
+        std::uint8_t opcode; ///< or whole_frame: `payload` is the frame, header included
     };
+
+    static constexpr std::uint8_t whole_frame = 0xff; // (not an RFC 6455 opcode)
+
+    /// Checks a post of `bytes` against the state and the queue limit (dropping a client that
+    /// is not reading) and marks the connection active.
+    post_status admit(std::size_t bytes, core::epoch_ms now);
 
     void on_handshake_written(error_code ec);
     void do_read();

@@ -260,3 +260,18 @@ TEST_CASE("frame reader: once closing, data frames are skipped and control frame
     CHECK(items[0].code == 1001);
     CHECK(r.buffered() == 0);
 }
+
+TEST_CASE("a whole text frame is its header then its payload")
+{
+    auto small = text_frame("hi");
+    CHECK(small == std::string("\x81\x02hi", 4));
+    std::string body(300, 'x');
+    auto medium = text_frame(body);
+    REQUIRE(medium.size() == 4 + 300);
+    CHECK(static_cast<unsigned char>(medium[0]) == 0x81);
+    CHECK(static_cast<unsigned char>(medium[1]) == 126);
+    CHECK(((static_cast<unsigned char>(medium[2]) << 8) | static_cast<unsigned char>(medium[3])) ==
+          300);
+    CHECK(medium.substr(4) == body);
+    CHECK(text_frame("") == std::string("\x81\x00", 2));
+}
