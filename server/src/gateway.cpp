@@ -101,18 +101,28 @@ void gateway::opened(std::shared_ptr<ws_session> const& s)
     stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
 }
 
-void gateway::cork(std::shared_ptr<ws_session> s)
+void gateway::cork(ws_session& s)
 {
-    corked_.push_back(std::move(s));
+    corked_.push_back(&s);
+    schedule_flush();
+}
+
+void gateway::schedule_flush()
+{
     if (cork_posted_)
         return;
     cork_posted_ = true;
     net::post(io_, [this] {
         cork_posted_ = false;
+        // Sessions retired before this handler may be on the list being written: they are
+        // let go after it. (One corked or retired from here on is for the next handler: a
+        // closed session never corks again.)
         flushing_.swap(corked_);
-        for (auto& session : flushing_)
+        releasing_.swap(retired_);
+        for (auto* session : flushing_)
             session->uncork();
         flushing_.clear();
+        releasing_.clear();
     });
 }
 
@@ -246,7 +256,11 @@ void gateway::post_all(core::post_to_connection const& p)
 
 void gateway::on_closed(core::connection_info const& info, int code, std::string reason)
 {
-    live_.erase(info.connection_id);
+    if (auto it = live_.find(info.connection_id); it != live_.end()) {
+        retired_.push_back(std::move(it->second));
+        live_.erase(it);
+        schedule_flush();
+    }
     recipients_.clear();
     stats().open_connections.store(std::int64_t(live_.size()), std::memory_order_relaxed);
     stats().disconnects.add(std::to_string(code));

@@ -146,8 +146,10 @@ public:
 
     /// The cork: `s` has frames queued. Every session corked during one handler is written
     /// from one posted handler after it, so a fan-out to N clients costs one post, not N, and
-    /// each client gets everything queued for it in one system call.
-    void cork(std::shared_ptr<ws_session> s);
+    /// each client gets everything queued for it in one system call. Only an open or closing
+    /// session corks (one the gateway holds in live_), so the cork list holds plain pointers:
+    /// a session that closes meanwhile is kept alive by retired_ until the list is written.
+    void cork(ws_session& s);
 
 private:
     /// Write the event to --event-log, if on.
@@ -177,8 +179,16 @@ private:
     bool accepting_ = true;
 
     recipient_cache<ws_session> recipients_; ///< cleared whenever live_ changes
-    std::vector<std::shared_ptr<ws_session>> corked_;
-    std::vector<std::shared_ptr<ws_session>> flushing_; ///< (kept for its capacity)
+    /// Run the cork's handler (once per pass, however often asked).
+    void schedule_flush();
+
+    std::vector<ws_session*> corked_;
+    std::vector<ws_session*> flushing_; ///< (kept for its capacity)
+    /// Closed sessions, held until the cork handler after their close has run: a closed
+    /// session may still be on the cork list. (Its cancelled timer's handler holds it too, but
+    /// the cork does not depend on that.)
+    std::vector<std::shared_ptr<ws_session>> retired_;
+    std::vector<std::shared_ptr<ws_session>> releasing_; ///< (kept for its capacity)
     bool cork_posted_ = false;
     std::atomic<std::uint64_t>* unrouted_in_ = nullptr; ///< messages_in for frames with no route
 };

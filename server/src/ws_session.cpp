@@ -275,7 +275,7 @@ void ws_session::schedule_write()
     if (writing_ || write_scheduled_)
         return;
     write_scheduled_ = true;
-    gw_.cork(shared_from_this());
+    gw_.cork(*this);
 }
 
 void ws_session::uncork()
@@ -298,6 +298,22 @@ void ws_session::do_write()
     // message longer than 32 KB goes out as a first frame plus continuation frames. The
     // payloads are the queued (shared) strings themselves: nothing is copied.
     writing_ = true;
+    if (queue_.size() == 1 && queue_.front().opcode == whole_frame && !stream_.secure()) {
+        // A fan-out's usual case: one shared frame, already whole. Nothing to build, and the
+        // header and gather vectors are not even touched.
+        batch_count_ = 1;
+        auto const& frame = *queue_.front().payload;
+        error_code ec;
+        auto n = stream_.socket().write_some(net::buffer(frame), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            ec = {};
+            n = 0;
+        }
+        if (ec || n == frame.size())
+            return on_write(ec);
+        gather_.assign(1, net::buffer(frame) + n);
+        return write_rest(0);
+    }
     batch_count_ = 0;
     headers_.clear();
     std::size_t bytes = 0;
@@ -363,6 +379,11 @@ void ws_session::do_write()
             return on_write({});
         gather_[first] += n;
     }
+    write_rest(first);
+}
+
+void ws_session::write_rest(std::size_t first)
+{
     net::async_write(
         stream_,
         std::span<net::const_buffer const>(gather_.data() + first, gather_.size() - first),

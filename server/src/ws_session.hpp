@@ -121,6 +121,7 @@ private:
     void enqueue(std::shared_ptr<std::string const> payload, std::uint8_t opcode);
     void schedule_write();
     void do_write();
+    void write_rest(std::size_t first); ///< wait, then write gather_ from `first` on
     void on_write(error_code ec);
     void send_close(unsigned code, std::string_view reason);
     void shut_down();

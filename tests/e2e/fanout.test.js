@@ -72,3 +72,27 @@ test('a broadcast after a connection closes reaches the others, and a newcomer h
   assert.equal(messages(d)[0][0].data.toString(), 'three');
   for (const x of [a, c, d]) x.close();
 });
+
+test('clients dropping in the middle of a stream of broadcasts: the rest get every message, chatd stays up', async () => {
+  // A connection that ends while a write to it is queued (corked) is written to, or not,
+  // after its close: the sanitizer build checks that no session is used after it is freed.
+  const stay = await Promise.all(Array.from({ length: 10 }, () => rawClient(chatd.port)));
+  const drop = await Promise.all(Array.from({ length: 30 }, () => rawClient(chatd.port)));
+  const total = 200;
+  for (let i = 0; i < total; i++) {
+    stay[0].sock.write(clientMessage(JSON.stringify({ action: 'sendmessage', message: `m${i}` })));
+    if (i % 6 === 0 && drop.length) {
+      const c = drop.pop();
+      if (i % 12 === 0) c.sock.resetAndDestroy(); else c.close();
+    }
+    if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+  }
+  for (const [k, c] of stay.entries()) {
+    await eventually(() => messages(c).length === total, 10000, `client ${k}: all ${total}`);
+    assert.deepEqual(messages(c).map((m) => m[0].data.toString()), Array.from({ length: total }, (_, i) => `m${i}`));
+  }
+  const late = await rawClient(chatd.port); // still accepting, still broadcasting
+  stay[1].sock.write(clientMessage(JSON.stringify({ action: 'sendmessage', message: 'still here' })));
+  await eventually(() => messages(late).length === 1, 3000, 'a later broadcast');
+  for (const c of [...stay, ...drop, late]) c.close();
+});
