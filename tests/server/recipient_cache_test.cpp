@@ -88,3 +88,30 @@ TEST_CASE("recipient cache: lists seen once do not pile up")
     cache.sessions(list({"a"}), r.finder());
     CHECK(cache.size() == 1);
 }
+
+TEST_CASE("recipient cache: old lists of a big room do not pile up")
+{
+    // A room of 1,000 whose membership changes before every message: each message brings a
+    // new list. The ids held stay under the bound (or twice one list, if that is more).
+    registry r;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 1000; ++i)
+        ids.push_back("c" + std::to_string(i));
+    recipient_cache<session> cache(1024, 4000);
+    for (int round = 0; round < 50; ++round) {
+        cache.sessions(list(ids), r.finder());
+        CHECK(cache.ids_held() <= 4000);
+    }
+    // A list bigger than the bound is still cached, within twice its own size.
+    std::vector<std::string> everyone(10000, "x");
+    auto all = list(everyone);
+    cache.sessions(all, r.finder());
+    CHECK(cache.ids_held() <= 20000);
+    cache.sessions(list(everyone), r.finder()); // another one that big: the cache starts over
+    CHECK(cache.ids_held() <= 20000);
+    all = list(everyone);
+    cache.sessions(all, r.finder());
+    auto before = r.lookups;
+    cache.sessions(all, r.finder());
+    CHECK(r.lookups == before);
+}
