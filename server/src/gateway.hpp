@@ -165,6 +165,9 @@ private:
     /// Execute one PostToConnection. To several connections, the frame is built once and the
     /// sessions come from recipients_.
     void post_all(core::post_to_connection const& p);
+
+    /// Run the cork's handler (once per pass, however often asked).
+    void schedule_flush();
     void send_gateway_frame(ws_session& s, std::string_view message, std::string_view request_id);
 
     net::any_io_executor io_;
@@ -179,9 +182,6 @@ private:
     bool accepting_ = true;
 
     recipient_cache<ws_session> recipients_; ///< cleared whenever live_ changes
-    /// Run the cork's handler (once per pass, however often asked).
-    void schedule_flush();
-
     std::vector<ws_session*> corked_;
     std::vector<ws_session*> flushing_; ///< (kept for its capacity)
     /// Closed sessions, held until the cork handler after their close has run: a closed

@@ -12,7 +12,6 @@ namespace {
 /// API Gateway's limits.
 constexpr std::size_t max_message_bytes = 128 * 1024; // larger message: close 1009
 constexpr std::size_t max_frame_bytes = 32 * 1024;    // larger frame: close 1009
-constexpr std::size_t max_frame_out = ws_session::max_frame_out;
 
 /// The opening handshake's write and the close handshake each get this long.
 constexpr auto handshake_timeout = std::chrono::seconds(5);
@@ -37,6 +36,19 @@ unsigned char* thread_read_buffer()
 bool header_safe(std::string_view v)
 {
     return v.find_first_of("\r\n") == std::string_view::npos;
+}
+
+/// Write what the kernel takes at once, without waiting: a full send buffer counts as nothing
+/// written, not as an error.
+template <class Buffers>
+std::size_t write_now(tcp::socket& socket, Buffers const& buffers, error_code& ec)
+{
+    auto n = socket.write_some(buffers, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        n = 0;
+    }
+    return n;
 }
 
 } // namespace
@@ -304,11 +316,7 @@ void ws_session::do_write()
         batch_count_ = 1;
         auto const& frame = *queue_.front().payload;
         error_code ec;
-        auto n = stream_.socket().write_some(net::buffer(frame), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            ec = {};
-            n = 0;
-        }
+        auto n = write_now(stream_.socket(), net::buffer(frame), ec);
         if (ec || n == frame.size())
             return on_write(ec);
         gather_.assign(1, net::buffer(frame) + n);
@@ -363,14 +371,7 @@ void ws_session::do_write()
         // asynchronous operation, its allocation, a reactor registration) only for what the
         // kernel did not take.
         error_code ec;
-        // (One piece, typically a fan-out frame alone: a plain send, no vector to import.)
-        auto n = gather_.size() == 1
-                     ? stream_.socket().write_some(gather_.front(), ec)
-                     : stream_.socket().write_some(std::span<net::const_buffer const>(gather_), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            ec = {};
-            n = 0;
-        }
+        auto n = write_now(stream_.socket(), std::span<net::const_buffer const>(gather_), ec);
         if (ec)
             return on_write(ec);
         while (first < gather_.size() && n >= gather_[first].size())

@@ -52,10 +52,10 @@ void checkpointer::checkpoint_once()
     int log = 0; // frames in the log
     // PASSIVE: copy what it can without waiting for, or blocking, the writer.
     int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, nullptr);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
         too_long_.store(std::int64_t(log) * page_size_ > wal_limit_, std::memory_order_relaxed);
-    if (rc == SQLITE_OK)
         passes_.fetch_add(1, std::memory_order_relaxed);
+    }
     // BUSY: the writer held on past the busy timeout; the next round tries again.
     bool failed = rc != SQLITE_OK && rc != SQLITE_BUSY;
     if (failed != failing_ && report_)
