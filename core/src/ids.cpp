@@ -17,8 +17,9 @@ bool is_url_char(char c)
 std::string encode_id(id_bytes const& bytes)
 {
     // 88 bits -> 14 full sextets plus 4 bits (padded with two zero bits), then one '='.
-    std::string out;
-    out.reserve(16);
+    // Written into a fixed buffer and copied into the string once.
+    char out[16];
+    std::size_t k = 0;
     std::uint32_t acc = 0;
     int bits = 0;
     for (auto b : bytes) {
@@ -26,12 +27,12 @@ std::string encode_id(id_bytes const& bytes)
         bits += 8;
         while (bits >= 6) {
             bits -= 6;
-            out.push_back(url_alphabet[(acc >> bits) & 0x3f]);
+            out[k++] = url_alphabet[(acc >> bits) & 0x3f];
         }
     }
-    out.push_back(url_alphabet[(acc << (6 - bits)) & 0x3f]);
-    out.push_back('=');
-    return out;
+    out[k++] = url_alphabet[(acc << (6 - bits)) & 0x3f];
+    out[k++] = '=';
+    return std::string(out, k);
 }
 
 bool is_valid_id(std::string_view id)

@@ -38,13 +38,21 @@ bool header_safe(std::string_view v)
     return v.find_first_of("\r\n") == std::string_view::npos;
 }
 
+/// The kernel had no room (or nothing to read) for a non-blocking call. Tested only when `ec`
+/// is set: comparing an error_code with an enum builds a second error_code, which on the
+/// write path cost about 19 instructions per delivery when done for every successful send.
+bool would_block(error_code const& ec)
+{
+    return ec && (ec == net::error::would_block || ec == net::error::try_again);
+}
+
 /// Write what the kernel takes at once, without waiting: a full send buffer counts as nothing
 /// written, not as an error.
 template <class Buffers>
 std::size_t write_now(tcp::socket& socket, Buffers const& buffers, error_code& ec)
 {
     auto n = socket.write_some(buffers, ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
+    if (would_block(ec)) {
         ec = {};
         n = 0;
     }
@@ -131,7 +139,7 @@ void ws_session::on_readable(error_code ec)
         return on_bytes(ec, nullptr, 0);
     auto* buffer = thread_read_buffer();
     auto n = stream_.socket().read_some(net::buffer(buffer, read_bytes), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again)
+    if (would_block(ec))
         return do_read(); // woken with nothing to read after all
     on_bytes(ec, buffer, n);
 }

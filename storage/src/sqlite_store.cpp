@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -35,36 +36,80 @@ struct sqlite_store::impl
     using string_map = std::unordered_map<std::string, V, core::string_hash, std::equal_to<>>;
     using string_set = std::unordered_set<std::string, core::string_hash, std::equal_to<>>;
 
+    /// What is known of one room. A message asks about its room four times (exists, is the
+    /// sender a member, next seq, recipients), so all of it lives in one entry, found once.
     struct room_cache
     {
-        std::vector<core::member> members; // join order
-        string_set ids;                    // the same, for membership tests
-        core::id_list recipients;          // the same ids in join order; made when first asked
+        bool exists = false;                  // known to have a row in rooms
+        bool members_loaded = false;          // members, ids and recipients are filled
+        std::vector<core::member> members;    // join order
+        string_set ids;                       // the same, for membership tests
+        core::id_list recipients;             // the same ids in join order; made when asked
+        std::optional<std::int64_t> last_seq; // newest stored seq, once read
     };
 
     string_map<core::connection_record> connections; // by id
-    string_set known_rooms;                          // rooms known to exist
-    string_map<room_cache> rooms;                    // room id -> members
-    string_map<std::int64_t> last_seq;               // room id -> newest stored seq
+    string_map<room_cache> rooms;                    // by room id
 
-    /// The cached members of a room, or nullptr when not loaded.
+    // The entry found last, with its key (map nodes stay put until erased, and entries are
+    // only ever erased all at once): the handler's repeated questions about one room cost a
+    // short string compare instead of a hash and a walk through scattered memory.
+    room_cache* last_room = nullptr;
+    std::string const* last_room_id = nullptr;
+
+    /// The room's entry, or nullptr when nothing is cached for it.
     room_cache* room(std::string_view room_id)
     {
+        if (last_room && *last_room_id == room_id)
+            return last_room;
         auto it = rooms.find(room_id);
-        return it == rooms.end() ? nullptr : &it->second;
+        if (it == rooms.end())
+            return nullptr;
+        last_room = &it->second;
+        last_room_id = &it->first;
+        return last_room;
     }
 
-    /// Load a room's members from the database into the cache.
-    room_cache& load_room(std::string_view room_id)
+    /// The room's entry, made empty if there is none. Entries are made for rooms found to exist
+    /// and for rooms whose members or seq are read; the chat core reads those only of rooms it
+    /// has checked exist, so room ids from clients that name no room add nothing.
+    room_cache& room_entry(std::string_view room_id)
     {
-        room_cache cache;
+        if (auto* found = room(room_id))
+            return *found;
+        auto it = rooms.emplace(std::string(room_id), room_cache{}).first;
+        last_room = &it->second;
+        last_room_id = &it->first;
+        return it->second;
+    }
+
+    /// The room's entry with its members loaded from the database.
+    room_cache& loaded_room(std::string_view room_id)
+    {
+        auto& cache = room_entry(room_id);
+        if (cache.members_loaded)
+            return cache;
+        // Read into locals first: a failed read leaves the entry as it was.
+        std::vector<core::member> read;
+        string_set ids;
         auto u = members.run();
         u.bind(1, room_id);
         while (u.step()) {
-            cache.members.push_back(core::member{u.text(0), u.text(1)});
-            cache.ids.insert(cache.members.back().connection_id);
+            read.push_back(core::member{u.text(0), u.text(1)});
+            ids.insert(read.back().connection_id);
         }
-        return rooms[std::string(room_id)] = std::move(cache);
+        cache.members = std::move(read);
+        cache.ids = std::move(ids);
+        cache.recipients.reset();
+        cache.members_loaded = true;
+        return cache;
+    }
+
+    /// The room's entry when its members are loaded, else nullptr.
+    room_cache* room_with_members(std::string_view room_id)
+    {
+        auto* cache = room(room_id);
+        return cache && cache->members_loaded ? cache : nullptr;
     }
 
     static void forget_member(room_cache& cache, std::string_view connection_id)
@@ -116,9 +161,9 @@ struct sqlite_store::impl
         id_slot.clear();
         all_ids_snapshot.reset();
         connections.clear();
-        known_rooms.clear();
+        last_room = nullptr;
+        last_room_id = nullptr;
         rooms.clear();
-        last_seq.clear();
     }
 
     explicit impl(sqlite3* raw)
@@ -318,8 +363,8 @@ std::vector<std::string> sqlite_store::remove_connection(std::string_view id)
         impl_->connections.erase(key);
         impl_->remove_id(key);
         for (auto const& room : rooms)
-            if (auto it = impl_->rooms.find(room); it != impl_->rooms.end())
-                impl_->forget_member(it->second, key);
+            if (auto* cache = impl_->room_with_members(room))
+                impl_->forget_member(*cache, key);
         return rooms;
     });
 }
@@ -346,19 +391,19 @@ bool sqlite_store::create_room(std::string_view room_id, core::epoch_ms created_
     u.step();
     bool created = u.changes() == 1;
     if (created)
-        impl_->known_rooms.emplace(room_id);
+        impl_->room_entry(room_id).exists = true;
     return created;
 }
 
 bool sqlite_store::room_exists(std::string_view room_id)
 {
-    if (impl_->known_rooms.contains(room_id))
+    if (auto const* cached = impl_->room(room_id); cached && cached->exists)
         return true;
     auto u = impl_->room_exists.run();
     u.bind(1, room_id);
     bool exists = u.step();
     if (exists)
-        impl_->known_rooms.emplace(room_id);
+        impl_->room_entry(room_id).exists = true;
     return exists;
 }
 
@@ -381,12 +426,12 @@ bool sqlite_store::add_member(std::string_view room_id,
     bool added = u.changes() == 1;
     if (added) {
         // Keep a cached member list in step (the foreign key guarantees the connection).
-        if (auto it = impl_->rooms.find(room_id); it != impl_->rooms.end()) {
+        if (auto* cache = impl_->room_with_members(room_id)) {
             auto rec = get_connection(connection_id);
-            it->second.members.push_back(
+            cache->members.push_back(
                 core::member{std::string(connection_id), rec ? rec->name : ""});
-            it->second.ids.emplace(connection_id);
-            it->second.recipients.reset();
+            cache->ids.emplace(connection_id);
+            cache->recipients.reset();
         }
     }
     return added;
@@ -399,14 +444,14 @@ bool sqlite_store::remove_member(std::string_view room_id, std::string_view conn
     u.step();
     bool removed = u.changes() == 1;
     if (removed)
-        if (auto it = impl_->rooms.find(room_id); it != impl_->rooms.end())
-            impl_->forget_member(it->second, connection_id);
+        if (auto* cache = impl_->room_with_members(room_id))
+            impl_->forget_member(*cache, connection_id);
     return removed;
 }
 
 bool sqlite_store::is_member(std::string_view room_id, std::string_view connection_id)
 {
-    if (auto const* cached = impl_->room(room_id))
+    if (auto const* cached = impl_->room_with_members(room_id))
         return cached->ids.contains(connection_id);
     auto u = impl_->is_member.run();
     u.bind(1, room_id).bind(2, connection_id);
@@ -415,15 +460,12 @@ bool sqlite_store::is_member(std::string_view room_id, std::string_view connecti
 
 std::vector<core::member> sqlite_store::members(std::string_view room_id)
 {
-    if (auto const* cached = impl_->room(room_id))
-        return cached->members;
-    return impl_->load_room(room_id).members;
+    return impl_->loaded_room(room_id).members;
 }
 
 core::id_list sqlite_store::member_ids(std::string_view room_id)
 {
-    auto* cached = impl_->room(room_id);
-    auto& cache = cached ? *cached : impl_->load_room(room_id);
+    auto& cache = impl_->loaded_room(room_id);
     if (!cache.recipients) {
         std::vector<std::string> ids;
         ids.reserve(cache.members.size());
@@ -442,17 +484,18 @@ core::message_record sqlite_store::append_message(std::string_view room_id,
 {
     // The room's newest seq is cached; on a miss it is read back from the messages' primary
     // key, so it is right after restarts and after rolled-back writes (caches are dropped then).
-    auto it = impl_->last_seq.find(room_id);
-    if (it == impl_->last_seq.end()) {
+    auto* cache = impl_->room(room_id);
+    if (!cache || !cache->last_seq) {
         if (!room_exists(room_id))
             throw core::store_error("append_message: room '" + std::string(room_id) +
                                     "' does not exist");
         auto u = impl_->max_seq.run();
         u.bind(1, room_id);
         u.step();
-        it = impl_->last_seq.emplace(std::string(room_id), u.integer(0)).first;
+        cache = &impl_->room_entry(room_id);
+        cache->last_seq = u.integer(0);
     }
-    auto seq = it->second + 1;
+    auto seq = *cache->last_seq + 1;
     auto u = impl_->insert_message.run();
     u.bind(1, room_id)
         .bind(2, seq)
@@ -461,7 +504,7 @@ core::message_record sqlite_store::append_message(std::string_view room_id,
         .bind(5, text)
         .bind(6, sent_at);
     u.step();
-    it->second = seq; // only once the row is in
+    cache->last_seq = seq; // only once the row is in
     return core::message_record{std::string(room_id),
                                 seq,
                                 std::string(connection_id),

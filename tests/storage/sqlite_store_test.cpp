@@ -207,6 +207,61 @@ TEST_CASE("storage: memberships - idempotent adds - removal returns the rooms")
     CHECK_FALSE(s.remove_member("r1", "BBBBBBBBBBBBBBA="));
 }
 
+TEST_CASE("storage: the room cache agrees with the database - across rooms and a rollback")
+{
+    temp_db t;
+    sqlite_store s(t.path);
+    std::string const x = "XXXXXXXXXXXXXXA=", y = "YYYYYYYYYYYYYYA=";
+    s.put_connection(conn(x, "xena"));
+    s.put_connection(conn(y, "yuri"));
+    s.create_room("a", 1);
+    s.create_room("b", 1);
+
+    // Asking about members of a room that does not exist must not make it exist.
+    CHECK(s.members("later").empty());
+    CHECK_FALSE(s.room_exists("later"));
+    CHECK_THROWS_AS(s.append_message("later", x, "xena", "t", 1), core::store_error);
+
+    // Questions alternating between rooms get each room's own answers.
+    CHECK_FALSE(s.is_member("a", x));
+    CHECK(s.member_ids("a")->empty());
+    CHECK(s.add_member("a", x, 2));
+    CHECK(s.add_member("b", y, 2));
+    CHECK(s.is_member("a", x));
+    CHECK_FALSE(s.is_member("b", x));
+    CHECK(s.is_member("b", y));
+    CHECK(*s.member_ids("a") == std::vector<std::string>{x});
+    CHECK(*s.member_ids("b") == std::vector<std::string>{y});
+    CHECK(s.append_message("a", x, "xena", "1", 3).seq == 1);
+    CHECK(s.append_message("b", y, "yuri", "1", 3).seq == 1);
+    CHECK(s.append_message("a", x, "xena", "2", 3).seq == 2);
+
+    // A room created after its members were asked for starts empty and fills.
+    CHECK(s.create_room("later", 4));
+    CHECK(s.room_exists("later"));
+    CHECK(s.add_member("later", y, 4));
+    CHECK(*s.member_ids("later") == std::vector<std::string>{y});
+
+    // Everything done in a rolled-back batch is forgotten, cached or not.
+    s.begin_batch();
+    CHECK(s.create_room("c", 5));
+    CHECK(s.add_member("c", x, 5));
+    CHECK(s.add_member("a", y, 5));
+    CHECK(s.append_message("c", x, "xena", "gone", 5).seq == 1);
+    CHECK(s.append_message("a", x, "xena", "gone", 5).seq == 3);
+    CHECK(s.member_ids("a")->size() == 2);
+    s.rollback_batch();
+    CHECK_FALSE(s.room_exists("c"));
+    CHECK_FALSE(s.is_member("a", y));
+    CHECK(*s.member_ids("a") == std::vector<std::string>{x});
+    CHECK(s.append_message("a", x, "xena", "3", 6).seq == 3);
+
+    // And the file says the same.
+    CHECK(scalar(t.path, "SELECT count(*) FROM rooms") == "3");
+    CHECK(scalar(t.path, "SELECT group_concat(seq) FROM messages WHERE room_id = 'a'") == "1,2,3");
+    CHECK(scalar(t.path, "SELECT count(*) FROM memberships") == "3");
+}
+
 TEST_CASE("storage: every chat query uses an index (no full scan of a growing table)")
 {
     temp_db t;
