@@ -508,6 +508,17 @@ def charts(rows):
                       + ("set logscale y;" if metric == "p99_ms" else "")
                       + "plot " + ", ".join(plots))
             subprocess.run([gnuplot, "-e", script], check=False)
+    # W4: memory per idle connection, one bar per server, with its figure on top.
+    mem = [r for r in rows if r["workload"].startswith("W4") and r.get("rss_per_conn")]
+    if mem:
+        data = OUT / "W4-idle-memory.dat"
+        data.write_text("".join(f"{r['peer']} {r['rss_per_conn']:.0f}\n" for r in mem))
+        script = (f"set terminal svg size 720,420 dynamic; set output '{OUT / 'W4-idle-memory.svg'}';"
+                  f"set title 'W4: server memory per idle connection ({mem[0]['clients']} connections)';"
+                  "set ylabel 'bytes of RSS per connection'; set style fill solid 0.6; set boxwidth 0.6;"
+                  "set yrange [0:*]; set grid ytics; unset key;"
+                  f"plot '{data}' using 0:2:xtic(1) with boxes, '' using 0:2:2 with labels offset 0,0.7")
+        subprocess.run([gnuplot, "-e", script], check=False)
 
 
 def main():
