@@ -230,17 +230,13 @@ void gateway::post_all(core::post_to_connection const& p)
     std::shared_ptr<std::string const> frame;
     if (p.data->size() <= ws_session::max_frame_out)
         frame = std::make_shared<std::string const>(ws::text_frame(*p.data));
-    ws_session const* except = nullptr;
-    if (!p.except.empty())
-        if (auto it = live_.find(p.except); it != live_.end())
-            except = it->second.get();
+    ws_session const* except = p.except.empty() ? nullptr : find_live(p.except);
     auto now = clock_.now();
     std::uint64_t posted = 0;
     // (Delivering never closes a session from inside the call, see ws_session::abort, so the
     // list and its sessions stay as they are throughout the loop.)
-    auto find = [this](std::string const& id) -> ws_session* {
-        auto it = live_.find(id);
-        return it == live_.end() ? nullptr : it->second.get();
+    auto find = [this](std::string const& id) {
+        return find_live(id);
     };
     for (auto* s : recipients_.sessions(p.connection_ids, find)) {
         if (!s || s == except)
@@ -294,12 +290,18 @@ void gateway::on_closed(core::connection_info const& info, int code, std::string
         });
 }
 
-post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::string const> data)
+ws_session* gateway::find_live(std::string_view connection_id) const
 {
     auto it = live_.find(connection_id);
-    if (it == live_.end())
+    return it == live_.end() ? nullptr : it->second.get();
+}
+
+post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::string const> data)
+{
+    auto* s = find_live(connection_id);
+    if (!s)
         return post_status::gone;
-    auto st = it->second->deliver(std::move(data));
+    auto st = s->deliver(std::move(data));
     if (st == post_status::ok)
         stats().posts_out.fetch_add(1, std::memory_order_relaxed);
     else if (st == post_status::limit)
@@ -309,11 +311,10 @@ post_status gateway::post(std::string_view connection_id, std::shared_ptr<std::s
 
 std::optional<gateway::connection_view> gateway::get(std::string_view connection_id) const
 {
-    auto it = live_.find(connection_id);
-    if (it == live_.end() || !it->second->is_open())
+    auto const* s = find_live(connection_id);
+    if (!s || !s->is_open())
         return std::nullopt;
-    auto const& s = *it->second;
-    return connection_view{s.info().connected_at, s.info().identity, s.last_active()};
+    return connection_view{s->info().connected_at, s->info().identity, s->last_active()};
 }
 
 bool gateway::remove(std::string_view connection_id)

@@ -162,6 +162,9 @@ private:
                         steady::time_point started);
     void apply(core::outcome const& out);
 
+    /// The session of an id in live_ (open or closing), or nullptr.
+    ws_session* find_live(std::string_view connection_id) const;
+
     /// Execute one PostToConnection. To several connections, the frame is built once and the
     /// sessions come from recipients_.
     void post_all(core::post_to_connection const& p);

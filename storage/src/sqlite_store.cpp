@@ -57,17 +57,21 @@ struct sqlite_store::impl
     room_cache* last_room = nullptr;
     std::string const* last_room_id = nullptr;
 
+    /// Make `it` the entry found last.
+    room_cache* remember(string_map<room_cache>::iterator it)
+    {
+        last_room = &it->second;
+        last_room_id = &it->first;
+        return last_room;
+    }
+
     /// The room's entry, or nullptr when nothing is cached for it.
     room_cache* room(std::string_view room_id)
     {
         if (last_room && *last_room_id == room_id)
             return last_room;
         auto it = rooms.find(room_id);
-        if (it == rooms.end())
-            return nullptr;
-        last_room = &it->second;
-        last_room_id = &it->first;
-        return last_room;
+        return it == rooms.end() ? nullptr : remember(it);
     }
 
     /// The room's entry, made empty if there is none. Entries are made for rooms found to exist
@@ -77,10 +81,7 @@ struct sqlite_store::impl
     {
         if (auto* found = room(room_id))
             return *found;
-        auto it = rooms.emplace(std::string(room_id), room_cache{}).first;
-        last_room = &it->second;
-        last_room_id = &it->first;
-        return it->second;
+        return *remember(rooms.try_emplace(std::string(room_id)).first);
     }
 
     /// The room's entry with its members loaded from the database.
