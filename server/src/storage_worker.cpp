@@ -66,10 +66,14 @@ void storage_worker::submit(std::unique_ptr<storage_task> task)
 {
     bool stopping = false;
     {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         stopping = stopping_;
         if (!stopping && queue_.size() < max_queue_) {
             queue_.push_back(std::move(task));
+            // Wake the storage thread after letting go of the lock: woken while this thread
+            // still held it, it would run (it shares the core), find the lock taken, sleep
+            // again and need a second wake-up once this thread resumed and unlocked.
+            lock.unlock();
             wake_.notify_one();
             return;
         }

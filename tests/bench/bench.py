@@ -168,8 +168,9 @@ def matrix(args, workdir):
     rows = []
     port = [9400]
 
-    def point(peer, workload, **kw):
+    def point(peer, workload, extra=None, **kw):
         port[0] += 1
+        extra = extra or {}
         try:
             srv = Server(peer, port[0], workdir)
             try:
@@ -180,9 +181,9 @@ def matrix(args, workdir):
             # One failed point is reported as failed; it does not end the run.
             log(f"  {peer:6} {workload:14} FAILED: {e}")
             rows.append(dict(peer=peer, workload=workload, ok=False, error=str(e)[:300],
-                             offered_msgs_per_s=kw.get("rate", 0)))
+                             offered_msgs_per_s=kw.get("rate", 0), **extra))
             return None
-        row.update(workload=workload, loadavg=loadavg())
+        row.update(workload=workload, loadavg=loadavg(), **extra)
         ok = row["lost"] == 0 and row["duplicates"] == 0 and row["gaps"] == 0 and row["failed_connections"] == 0
         row["ok"] = ok
         # A point where the load generator itself was busy measures the client, not the server.
@@ -248,6 +249,23 @@ def matrix(args, workdir):
                 point(peer, "W5-stored", clients=1000, senders=1000, room_size=1, rate=rate, duration=d)
     if "W7" in want and "chatd" in peers:
         rows.append(crash_test(workdir))
+    if "P" in want:
+        # The comparisons that sit near their goal, measured again in interleaved rounds: in
+        # each round every server runs each of these points once, in an order that rotates from
+        # round to round, so a slow minute of the VM falls on all of them alike. The sweep
+        # above gives one 5-second point per rate; these give a median and a spread.
+        plan = [("W1-1000", dict(clients=1000, senders=10), args.paired_w1,
+                 [p for p in ("chatd", "kernel", "bun", "beast", "ws") if p in peers]),
+                ("W2-100x10", dict(clients=1000, senders=100, room_size=10), args.paired_w2,
+                 [p for p in ("chatd", "chatd-normal", "kernel", "bun", "ws") if p in peers]),
+                ("W2-10x100", dict(clients=1000, senders=10, room_size=100), args.paired_w2b,
+                 [p for p in ("chatd", "chatd-normal", "kernel", "bun", "ws") if p in peers])]
+        for k in range(args.rounds):
+            log(f"interleaved round {k + 1} of {args.rounds}")
+            for wl, shape, rates, ps in plan:
+                for rate in rates:
+                    for peer in ps[k % len(ps):] + ps[:k % len(ps)]:
+                        point(peer, wl, extra=dict(round=k), rate=rate, duration=d, **shape)
     return rows
 
 
@@ -357,6 +375,11 @@ def crash_test(workdir):
             "rooms_with_gaps": gaps, "restarted": restarted, "ok": ok}
 
 
+def sweep(rows):
+    """The rows of the sweep: everything but the interleaved rounds."""
+    return [r for r in rows if "round" not in r]
+
+
 def summarize(rows):
     """Best sustained point per (workload, peer): most deliveries/s with nothing lost and p99 < 100 ms
     (5 s for serverless-offline)."""
@@ -379,9 +402,13 @@ def write_reports(rows):
     with open(OUT / "results.jsonl", "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
+    rounds = [r for r in rows if "round" in r]
+    rows = sweep(rows)
     best = summarize(rows)
-    lines = ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs kernel stub | vs beast | vs ws | vs bun | vs socket.io | vs serverless-offline |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = []
+    if best:
+        lines += ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs kernel stub | vs beast | vs ws | vs bun | vs socket.io | vs serverless-offline |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
     for wl in sorted({k[0] for k in best}):
         for peer in ["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "socketio", "sls"]:
             r = best.get((wl, peer))
@@ -480,12 +507,53 @@ def write_reports(rows):
         if r["workload"] == "W7-crash":
             lines += ["", f"W7 kill -9 during W2: {r['acked']} messages acknowledged, {r['stored']} stored, "
                           f"{r['rooms_with_gaps']} rooms with seq gaps, restart {'ok' if r['restarted'] else 'FAILED'}."]
+    lines += interleaved_table(rounds)
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
     charts(rows)
     return "\n".join(lines)
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def interleaved_table(rounds):
+    """chatd against each peer in the interleaved rounds: per round the ratio of deliveries per
+    server-CPU-second and of p99 at the same offered rate, then the median and the range."""
+    usable = lambda r: r.get("ok") and not r.get("client_bound") and r.get("deliveries_per_server_cpu_s", 0) > 0
+    by = {}
+    for r in rounds:
+        if usable(r):
+            by.setdefault((r["workload"], r["offered_msgs_per_s"], r["peer"]), {})[r["round"]] = r
+    out = []
+    for (wl, rate, subject) in sorted(k for k in by if k[2] in ("chatd", "chatd-normal")):
+        mine = by[(wl, rate, subject)]
+        for other in ("kernel", "bun", "beast", "ws", "chatd-normal"):
+            theirs = by.get((wl, rate, other))
+            if other == subject or not theirs:
+                continue
+            ks = sorted(set(mine) & set(theirs))
+            if not ks:
+                continue
+            cpu = [mine[k]["deliveries_per_server_cpu_s"] / theirs[k]["deliveries_per_server_cpu_s"] for k in ks]
+            p99 = [mine[k]["p99_ms"] / max(theirs[k]["p99_ms"], 1e-3) for k in ks]
+            ahead = sum(1 for x in cpu if x >= 1.0)
+            out.append(f"| {wl} | {rate:.0f} | {subject} vs {other} | {len(ks)} | "
+                       f"{median(cpu):.2f}× ({min(cpu):.2f}–{max(cpu):.2f}), {ahead} of {len(ks)} at ≥ 1 | "
+                       f"{median([mine[k]['p99_ms'] for k in ks]):.2f} vs {median([theirs[k]['p99_ms'] for k in ks]):.2f} | "
+                       f"{median(p99):.2f}× ({min(p99):.2f}–{max(p99):.2f}) |")
+    if not out:
+        return []
+    return ["", "Interleaved rounds (each server runs each point once per round, in rotating order; "
+            "points that lost messages or were client-bound are left out of their round):", "",
+            "| workload | offered msgs/s | pair | rounds | deliveries per server-CPU-s, ratio: median (range) | "
+            "p99 ms, medians | p99 ratio: median (range) |", "|---|---|---|---|---|---|---|"] + out
+
+
 def charts(rows):
+    rows = sweep(rows)
     gnuplot = shutil.which("gnuplot")
     if not gnuplot:
         log("gnuplot not found: no charts (scripts/setup.sh bench installs it)")
@@ -536,7 +604,12 @@ def main():
                     default=["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "socketio", "sls"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
-    ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7"])
+    ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7", "P"],
+                    help="W1-W5, W7, and P: the near-the-goal comparisons again in interleaved rounds")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds for P (default 3)")
+    ap.add_argument("--paired-w1", type=float, nargs="+", default=[80, 110], help="W1 broadcasts/s for P")
+    ap.add_argument("--paired-w2", type=float, nargs="+", default=[2000, 5000], help="W2 100x10 messages/s for P")
+    ap.add_argument("--paired-w2b", type=float, nargs="+", default=[200, 800], help="W2 10x100 messages/s for P")
     args = ap.parse_args()
     global OUT
     if args.report_only:
