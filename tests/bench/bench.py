@@ -194,11 +194,24 @@ def matrix(args, workdir):
         rows.append(row)
         return row
 
+    def interleaved(plan, rounds):
+        # In each round every server runs each point once, in an order that rotates from round
+        # to round, so a slow minute of the VM falls on all of them alike.
+        for k in range(rounds):
+            log(f"interleaved round {k + 1} of {rounds}")
+            for wl, shape, rates, ps in plan:
+                for rate in rates:
+                    for peer in ps[k % len(ps):] + ps[:k % len(ps)]:
+                        point(peer, wl, extra=dict(round=k), rate=rate, **shape)
+
     peers = ["chatd"] if args.smoke else args.peers
     if args.smoke:
         # Light enough for a sanitizer build on a busy CI machine; drain generously.
         point("chatd", "W1-smoke", clients=200, senders=10, rate=50, duration=2, warmup=0.5, drain=3)
         point("chatd", "W2-smoke", clients=200, senders=40, room_size=10, rate=200, duration=2, warmup=0.5, drain=3)
+        # The rounds' bookkeeping, on the two durability settings of the one binary.
+        interleaved([("W2-smoke-rounds", dict(clients=100, senders=20, room_size=10, duration=1, warmup=0.5, drain=3),
+                      [100], ["chatd", "chatd-normal"])], 2)
         return rows
     d = args.duration
     want = set(args.workloads)
@@ -250,22 +263,14 @@ def matrix(args, workdir):
     if "W7" in want and "chatd" in peers:
         rows.append(crash_test(workdir))
     if "P" in want:
-        # The comparisons that sit near their goal, measured again in interleaved rounds: in
-        # each round every server runs each of these points once, in an order that rotates from
-        # round to round, so a slow minute of the VM falls on all of them alike. The sweep
-        # above gives one 5-second point per rate; these give a median and a spread.
-        plan = [("W1-1000", dict(clients=1000, senders=10), args.paired_w1,
-                 [p for p in ("chatd", "kernel", "bun", "beast", "ws") if p in peers]),
-                ("W2-100x10", dict(clients=1000, senders=100, room_size=10), args.paired_w2,
-                 [p for p in ("chatd", "chatd-normal", "kernel", "bun", "ws") if p in peers]),
-                ("W2-10x100", dict(clients=1000, senders=10, room_size=100), args.paired_w2b,
-                 [p for p in ("chatd", "chatd-normal", "kernel", "bun", "ws") if p in peers])]
-        for k in range(args.rounds):
-            log(f"interleaved round {k + 1} of {args.rounds}")
-            for wl, shape, rates, ps in plan:
-                for rate in rates:
-                    for peer in ps[k % len(ps):] + ps[:k % len(ps)]:
-                        point(peer, wl, extra=dict(round=k), rate=rate, duration=d, **shape)
+        # The comparisons that sit near their goal, measured again in interleaved rounds. The
+        # sweep above gives one 5-second point per rate; these give a median and a spread.
+        stored = [p for p in ("chatd", "chatd-normal", "kernel", "bun", "ws") if p in peers]
+        interleaved([("W1-1000", dict(clients=1000, senders=10, duration=d), args.paired_w1,
+                      [p for p in ("chatd", "kernel", "bun", "beast", "ws") if p in peers]),
+                     ("W2-100x10", dict(clients=1000, senders=100, room_size=10, duration=d), args.paired_w2, stored),
+                     ("W2-10x100", dict(clients=1000, senders=10, room_size=100, duration=d), args.paired_w2b, stored)],
+                    args.rounds)
     return rows
 
 
@@ -628,8 +633,14 @@ def main():
         bad = [r for r in rows if not r["ok"]]
         for r in bad:
             log(f"bench smoke: {r['workload']} lost {r['lost']}, duplicates {r['duplicates']}, gaps {r['gaps']}, failed {r['failed_connections']}")
+        # One comparison (chatd against chatd-normal), paired over both rounds.
+        paired = [l.split("|")[4].strip() for l in interleaved_table([r for r in rows if "round" in r])
+                  if l.startswith("| W2-smoke-rounds")]
+        rounds_ok = paired == ["2"]
+        if not rounds_ok:
+            log(f"bench smoke: the interleaved rounds gave {paired} as rounds per comparison, not ['2']")
         print(f"bench smoke: {len(rows) - len(bad)} passed, {len(bad)} failed")
-        sys.exit(1 if bad else 0)
+        sys.exit(1 if bad or not rounds_ok else 0)
 
 
 if __name__ == "__main__":
