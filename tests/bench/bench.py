@@ -632,7 +632,11 @@ def main():
     if args.smoke:
         bad = [r for r in rows if not r["ok"]]
         for r in bad:
-            log(f"bench smoke: {r['workload']} lost {r['lost']}, duplicates {r['duplicates']}, gaps {r['gaps']}, failed {r['failed_connections']}")
+            if "error" in r:  # the server or the load generator did not run
+                log(f"bench smoke: {r['workload']} ({r['peer']}) failed: {r['error']}")
+            else:
+                log(f"bench smoke: {r['workload']} lost {r['lost']}, duplicates {r['duplicates']}, gaps {r['gaps']}, "
+                    f"failed {r['failed_connections']}")
         # One comparison (chatd against chatd-normal), paired over both rounds.
         paired = [l.split("|")[4].strip() for l in interleaved_table([r for r in rows if "round" in r])
                   if l.startswith("| W2-smoke-rounds")]
