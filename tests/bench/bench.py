@@ -385,6 +385,12 @@ def sweep(rows):
     return [r for r in rows if "round" not in r]
 
 
+def counted(r):
+    """A load point whose CPU figure counts: nothing lost, the load generator not the bottleneck,
+    and the server's CPU measured."""
+    return bool(r.get("ok")) and not r.get("client_bound") and r.get("deliveries_per_server_cpu_s", 0) > 0
+
+
 def summarize(rows):
     """Best sustained point per (workload, peer): most deliveries/s with nothing lost and p99 < 100 ms
     (5 s for serverless-offline)."""
@@ -407,7 +413,7 @@ def write_reports(rows):
     with open(OUT / "results.jsonl", "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
-    rounds = [r for r in rows if "round" in r]
+    pairs = paired_rounds(rows)
     rows = sweep(rows)
     best = summarize(rows)
     lines = []
@@ -428,12 +434,11 @@ def write_reports(rows):
     # coalescing): the stub does nothing but the unavoidable send() per recipient per pass.
     same = []
     for r in rows:
-        if r.get("peer") not in ("chatd", "chatd-normal") or not r.get("ok") or r.get("client_bound") or "deliveries_per_server_cpu_s" not in r \
-                or not r["workload"].startswith(("W1", "W2", "W5")):
+        if r.get("peer") not in ("chatd", "chatd-normal") or not counted(r) or not r["workload"].startswith(("W1", "W2", "W5")):
             continue
-        k = next((o for o in rows if o.get("peer") == "kernel" and o.get("workload") == r["workload"] and o.get("ok")
-                  and not o.get("client_bound") and o.get("offered_msgs_per_s") == r["offered_msgs_per_s"]), None)
-        if k and r["deliveries_per_server_cpu_s"] > 0 and k["deliveries_per_server_cpu_s"] > 0:
+        k = next((o for o in rows if o.get("peer") == "kernel" and o.get("workload") == r["workload"] and counted(o)
+                  and o.get("offered_msgs_per_s") == r["offered_msgs_per_s"]), None)
+        if k:
             us = 1e6 / r["deliveries_per_server_cpu_s"]
             kus = 1e6 / k["deliveries_per_server_cpu_s"]
             same.append(f"| {r['workload']} | {r['peer']} | {r['offered_msgs_per_s']:.0f} | {us:.2f} | {kus:.2f} | {us / kus:.2f}× |")
@@ -495,8 +500,7 @@ def write_reports(rows):
                          f"{top['delivered_per_s']:.0f} (p99 {top['p99_ms']:.1f} ms; {vs}) |")
         # The most any server could store per second on this one core: the network's CPU per
         # message (the kernel stub's, at its highest W5 rate) plus SQLite's alone.
-        stub = [r for r in rows if r["workload"] == "W5-stored" and r["peer"] == "kernel" and r["ok"]
-                and not r.get("client_bound") and r.get("deliveries_per_server_cpu_s", 0) > 0]
+        stub = [r for r in rows if r["workload"] == "W5-stored" and r["peer"] == "kernel" and counted(r)]
         if stub and 100 in by_batch:
             top = max(stub, key=lambda r: r["offered_msgs_per_s"])
             net_us = 1e6 / top["deliveries_per_server_cpu_s"]
@@ -512,7 +516,7 @@ def write_reports(rows):
         if r["workload"] == "W7-crash":
             lines += ["", f"W7 kill -9 during W2: {r['acked']} messages acknowledged, {r['stored']} stored, "
                           f"{r['rooms_with_gaps']} rooms with seq gaps, restart {'ok' if r['restarted'] else 'FAILED'}."]
-    lines += interleaved_table(rounds)
+    lines += interleaved_table(pairs)
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
     charts(rows)
     return "\n".join(lines)
@@ -524,37 +528,45 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def interleaved_table(rounds):
-    """chatd against each peer in the interleaved rounds: per round the ratio of deliveries per
-    server-CPU-second and of p99 at the same offered rate, then the median and the range."""
-    usable = lambda r: r.get("ok") and not r.get("client_bound") and r.get("deliveries_per_server_cpu_s", 0) > 0
+def paired_rounds(rows):
+    """chatd (and chatd-normal) against each peer at each offered rate of the interleaved rounds,
+    over the rounds where both points count: per round the ratio of deliveries per
+    server-CPU-second and of p99."""
     by = {}
-    for r in rounds:
-        if usable(r):
+    for r in rows:
+        if "round" in r and counted(r):
             by.setdefault((r["workload"], r["offered_msgs_per_s"], r["peer"]), {})[r["round"]] = r
-    out = []
+    pairs = []
     for (wl, rate, subject) in sorted(k for k in by if k[2] in ("chatd", "chatd-normal")):
         mine = by[(wl, rate, subject)]
         for other in ("kernel", "bun", "beast", "ws", "chatd-normal"):
-            theirs = by.get((wl, rate, other))
-            if other == subject or not theirs:
-                continue
+            theirs = by.get((wl, rate, other), {})
             ks = sorted(set(mine) & set(theirs))
-            if not ks:
+            if other == subject or not ks:
                 continue
-            cpu = [mine[k]["deliveries_per_server_cpu_s"] / theirs[k]["deliveries_per_server_cpu_s"] for k in ks]
-            p99 = [mine[k]["p99_ms"] / max(theirs[k]["p99_ms"], 1e-3) for k in ks]
-            ahead = sum(1 for x in cpu if x >= 1.0)
-            out.append(f"| {wl} | {rate:.0f} | {subject} vs {other} | {len(ks)} | "
-                       f"{median(cpu):.2f}× ({min(cpu):.2f}–{max(cpu):.2f}), {ahead} of {len(ks)} at ≥ 1 | "
-                       f"{median([mine[k]['p99_ms'] for k in ks]):.2f} vs {median([theirs[k]['p99_ms'] for k in ks]):.2f} | "
-                       f"{median(p99):.2f}× ({min(p99):.2f}–{max(p99):.2f}) |")
-    if not out:
+            pairs.append(dict(workload=wl, rate=rate, subject=subject, other=other, rounds=len(ks),
+                              cpu=[mine[k]["deliveries_per_server_cpu_s"] / theirs[k]["deliveries_per_server_cpu_s"] for k in ks],
+                              p99=[mine[k]["p99_ms"] / max(theirs[k]["p99_ms"], 1e-3) for k in ks],
+                              p99_ms=(median([mine[k]["p99_ms"] for k in ks]), median([theirs[k]["p99_ms"] for k in ks]))))
+    return pairs
+
+
+def interleaved_table(pairs):
+    """The report's lines for paired_rounds(): medians, ranges and rounds ahead."""
+    if not pairs:
         return []
-    return ["", "Interleaved rounds (each server runs each point once per round, in rotating order; "
-            "points that lost messages or were client-bound are left out of their round):", "",
-            "| workload | offered msgs/s | pair | rounds | deliveries per server-CPU-s, ratio: median (range) | "
-            "p99 ms, medians | p99 ratio: median (range) |", "|---|---|---|---|---|---|---|"] + out
+    out = ["", "Interleaved rounds (each server runs each point once per round, in rotating order; "
+           "points that lost messages or were client-bound are left out of their round):", "",
+           "| workload | offered msgs/s | pair | rounds | deliveries per server-CPU-s, ratio: median (range) | "
+           "p99 ms, medians | p99 ratio: median (range) |", "|---|---|---|---|---|---|---|"]
+    for p in pairs:
+        cpu, p99 = p["cpu"], p["p99"]
+        ahead = sum(1 for x in cpu if x >= 1.0)
+        out.append(f"| {p['workload']} | {p['rate']:.0f} | {p['subject']} vs {p['other']} | {p['rounds']} | "
+                   f"{median(cpu):.2f}× ({min(cpu):.2f}–{max(cpu):.2f}), {ahead} of {p['rounds']} at ≥ 1 | "
+                   f"{p['p99_ms'][0]:.2f} vs {p['p99_ms'][1]:.2f} | "
+                   f"{median(p99):.2f}× ({min(p99):.2f}–{max(p99):.2f}) |")
+    return out
 
 
 def charts(rows):
@@ -638,11 +650,10 @@ def main():
                 log(f"bench smoke: {r['workload']} lost {r['lost']}, duplicates {r['duplicates']}, gaps {r['gaps']}, "
                     f"failed {r['failed_connections']}")
         # One comparison (chatd against chatd-normal), paired over both rounds.
-        paired = [l.split("|")[4].strip() for l in interleaved_table([r for r in rows if "round" in r])
-                  if l.startswith("| W2-smoke-rounds")]
-        rounds_ok = paired == ["2"]
+        paired = [(p["subject"], p["other"], p["rounds"]) for p in paired_rounds(rows)]
+        rounds_ok = paired == [("chatd", "chatd-normal", 2)]
         if not rounds_ok:
-            log(f"bench smoke: the interleaved rounds gave {paired} as rounds per comparison, not ['2']")
+            log(f"bench smoke: the interleaved rounds paired up as {paired}, not [('chatd', 'chatd-normal', 2)]")
         print(f"bench smoke: {len(rows) - len(bad)} passed, {len(bad)} failed")
         sys.exit(1 if bad or not rounds_ok else 0)
 
