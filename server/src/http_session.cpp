@@ -3,6 +3,7 @@
 #include <chatd/core/event.hpp>
 
 #include <chrono>
+#include <optional>
 #include <type_traits>
 
 #include "gateway.hpp"
@@ -260,6 +261,25 @@ net::awaitable<response> handle_plain(request const& req, http_context& ctx)
 
 namespace {
 
+/// The answer to a request that could not be parsed, when there is one to give: Beast's
+/// parse errors get 400 (431 for headers over the limit) naming the mistake, also when the
+/// client half-closed mid-request; a connection that ended between requests, failed, or
+/// stalled past the request timeout gets nothing.
+std::optional<response> malformed_request(error_code ec)
+{
+    if (ec.category() != http::make_error_code(http::error::bad_target).category() ||
+        ec == http::error::end_of_stream)
+        return std::nullopt;
+    bool too_big = ec == http::error::header_limit;
+    auto res = text_response(
+        11,
+        too_big ? http::status::request_header_fields_too_large : http::status::bad_request,
+        too_big ? "request headers are over " + std::to_string(max_header_bytes / 1024) + " KB\n"
+                : "malformed HTTP request: " + ec.message() + "\n");
+    res.keep_alive(false);
+    return res;
+}
+
 /// HTTP/1.1 keep-alive requests on `stream` (plain or TLS) until it upgrades or ends.
 template <class Stream>
 net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
@@ -271,8 +291,11 @@ net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
         beast::get_lowest_layer(stream).expires_after(request_timeout);
         auto [ec, n] = co_await http::async_read_header(
             stream, buffer, parser, net::as_tuple(net::use_awaitable));
-        if (ec)
+        if (ec) {
+            if (auto res = malformed_request(ec))
+                co_await http::async_write(stream, *res, net::as_tuple(net::use_awaitable));
             break;
+        }
         auto const& hdr = parser.get();
         bool management = is_management_target(hdr.target());
         std::size_t limit = management ? max_post_bytes : max_other_body_bytes;
@@ -301,8 +324,11 @@ net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
             co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
             break;
         }
-        if (ec)
+        if (ec) {
+            if (auto res = malformed_request(ec))
+                co_await http::async_write(stream, *res, net::as_tuple(net::use_awaitable));
             break;
+        }
         auto req = parser.release();
         if (websocket::is_upgrade(req)) {
             auto refused = co_await upgrade(stream, std::move(req), ctx);

@@ -130,3 +130,31 @@ test('HTTP: health, 426 for a plain GET of the WebSocket URL, hostile static pat
   assert.match(index.headers.get('content-type'), /^text\/html/);
   assert.equal((await fetch(`${chatd.http}/no-such-file.js`)).status, 404);
 });
+
+test('HTTP: a request that cannot be parsed gets 400 or 431 saying why, then the connection ends', async () => {
+  const raw = (bytes) => new Promise((resolve, reject) => {
+    const s = net.connect(chatd.port, '127.0.0.1', () => s.write(bytes));
+    let data = '';
+    s.on('data', (d) => { data += d; });
+    s.on('end', () => resolve(data));
+    s.on('error', reject);
+    s.setTimeout(3000, () => { s.destroy(); reject(new Error('no answer within 3 s')); });
+  });
+  const cases = [
+    ['\x01\x02 hello\r\n\r\n', 400, 'malformed HTTP request: bad method'],
+    ['GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed HTTP request: bad target'],
+    ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', 400, 'malformed HTTP request: bad Content-Length'],
+    ['POST /dev/@connections/AAAAAAAAAAAAAAA= HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n', 400,
+      'malformed HTTP request: bad Content-Length'],
+    ['POST /dev/@connections/AAAAAAAAAAAAAAA= HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400,
+      'malformed HTTP request: bad chunk'],
+    [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`, 431, 'request headers are over 16 KB'],
+  ];
+  for (const [bytes, status, body] of cases) {
+    const res = await raw(Buffer.from(bytes, 'latin1'));
+    assert.match(res, new RegExp(`^HTTP/1\\.1 ${status} `), JSON.stringify(bytes.slice(0, 40)));
+    assert.match(res, /\r\nConnection: close\r\n/i);
+    assert.equal(res.split('\r\n\r\n')[1], `${body}\n`);
+  }
+  assert.equal((await fetch(`${chatd.http}/healthz`)).status, 200);
+});
