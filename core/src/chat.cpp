@@ -2,6 +2,7 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
 #include <cmath>
@@ -26,6 +27,38 @@ struct request_error
 [[noreturn]] void bad_request(std::string message)
 {
     throw request_error{"BadRequest", std::move(message)};
+}
+
+/// Why a frame is not a request, in words that point at the mistake: where the JSON breaks,
+/// or what kind of value it is instead of an object. Only on the error path: the frame is
+/// parsed a second time to find the offset.
+std::string not_a_request(std::string_view text, json::value const* parsed)
+{
+    constexpr char const* example = R"({"action":"listRooms"})";
+    if (text.empty())
+        return std::string("the frame is empty; a request is a JSON object such as ") + example;
+    if (parsed) {
+        char const* kind = parsed->is_array()    ? "an array"
+                           : parsed->is_string() ? "a string"
+                           : parsed->is_bool()   ? "a boolean"
+                           : parsed->is_null()   ? "null"
+                                                 : "a number";
+        return std::string("the frame is JSON but ") + kind +
+               ", not an object; a request is an object such as " + example;
+    }
+    json::stream_parser p;
+    boost::system::error_code ec;
+    auto at = p.write_some(text.data(), text.size(), ec);
+    std::string why;
+    if (ec == json::error::too_deep)
+        why = "nested too deep";
+    else if (ec)
+        why = ec.message() + " at byte " + std::to_string(at);
+    else if (at < text.size())
+        why = "more text after the JSON value, at byte " + std::to_string(at);
+    else
+        why = "it ends before the JSON value does (byte " + std::to_string(text.size()) + ")";
+    return "the frame is not valid JSON: " + why;
 }
 
 /// One decoded client frame, handed to the action's handler.
@@ -325,10 +358,10 @@ outcome chat_app::handle(event const& ev, store& db) const
     unsigned char scratch[4096];
     json::monotonic_resource arena(scratch, sizeof scratch);
     boost::system::error_code ec;
-    auto parsed =
-        json::parse(ev.body ? std::string_view(*ev.body) : std::string_view(), ec, &arena);
+    auto const text = ev.body ? std::string_view(*ev.body) : std::string_view();
+    auto parsed = json::parse(text, ec, &arena);
     if (ec || !parsed.is_object()) {
-        reply_error("BadRequest", "the frame is not a JSON object");
+        reply_error("BadRequest", not_a_request(text, ec ? nullptr : &parsed));
         return out;
     }
     auto const& body = parsed.get_object();

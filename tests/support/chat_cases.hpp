@@ -392,6 +392,28 @@ TEST_CASE_TEMPLATE_DEFINE("chat: $default and malformed frames", Store, chat_def
     CHECK(code_of(R"({"action":"SendMessage"})") == "UnknownAction");
     CHECK(code_of(R"({"action":"$connect"})") == "UnknownAction");
     CHECK(code_of(R"({"action":7})") == "BadRequest");
+    SUBCASE("a frame that is not a request says where the JSON breaks or what it is instead")
+    {
+        auto message_of = [&](std::string body) {
+            auto f = h.only(h.frame(A, std::move(body)), A);
+            CHECK(f.at("code").as_string() == "BadRequest");
+            return std::string(f.at("message").as_string());
+        };
+        CHECK(message_of("hello") == "the frame is not valid JSON: syntax error at byte 0");
+        CHECK(message_of(R"({"action":"listRooms",})") ==
+              "the frame is not valid JSON: syntax error at byte 22");
+        CHECK(message_of(R"({"action":)") ==
+              "the frame is not valid JSON: it ends before the JSON value does (byte 10)");
+        CHECK(message_of(R"({"action":"listRooms"} {})") ==
+              "the frame is not valid JSON: more text after the JSON value, at byte 23");
+        CHECK(message_of(std::string(100, '[') + std::string(100, ']')) ==
+              "the frame is not valid JSON: nested too deep");
+        CHECK(message_of("[1,2]").starts_with("the frame is JSON but an array, not an object; "
+                                              "a request is an object such as {"));
+        CHECK(message_of("\"str\"").starts_with("the frame is JSON but a string, not an object"));
+        CHECK(message_of("null").starts_with("the frame is JSON but null, not an object"));
+        CHECK(message_of("").starts_with("the frame is empty; a request is a JSON object"));
+    }
     SUBCASE("UnknownAction names the action and lists the known ones")
     {
         auto f = h.only(h.frame(A, R"({"action":"nope","ref":"q"})"), A);
