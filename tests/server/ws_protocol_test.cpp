@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,9 @@ namespace {
 std::vector<unsigned char> client_frame(unsigned char first,
                                         std::string const& payload,
                                         bool masked = true,
-                                        std::uint64_t claimed = UINT64_MAX)
+                                        std::uint64_t claimed = UINT64_MAX,
+                                        std::array<unsigned char, 4> mask = {
+                                            0x37, 0xfa, 0x21, 0x3d})
 {
     std::uint64_t len = claimed == UINT64_MAX ? payload.size() : claimed;
     std::vector<unsigned char> f{first};
@@ -31,9 +35,8 @@ std::vector<unsigned char> client_frame(unsigned char first,
         for (int i = 7; i >= 0; --i)
             f.push_back(static_cast<unsigned char>(len >> (8 * i)));
     }
-    unsigned char const mask[4] = {0x37, 0xfa, 0x21, 0x3d};
     if (masked)
-        f.insert(f.end(), mask, mask + 4);
+        f.insert(f.end(), mask.begin(), mask.end());
     for (std::size_t i = 0; i < payload.size(); ++i)
         f.push_back(static_cast<unsigned char>(payload[i]) ^ (masked ? mask[i % 4] : 0));
     return f;
@@ -274,4 +277,157 @@ TEST_CASE("a whole text frame is its header then its payload")
           300);
     CHECK(medium.substr(4) == body);
     CHECK(text_frame("") == std::string("\x81\x00", 2));
+}
+
+namespace {
+
+/// Text of `bytes` bytes or a little more, mixing one- to four-byte UTF-8 characters.
+std::string random_text(std::mt19937& rng, std::size_t bytes)
+{
+    static char const* const pieces[] = {
+        "a", "Z", " ", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    std::string s;
+    while (s.size() < bytes)
+        s += pieces[rng() % 6];
+    return s;
+}
+
+/// A payload size that often sits on a boundary of the three length forms.
+std::size_t random_size(std::mt19937& rng)
+{
+    static std::size_t const edges[] = {0, 1, 124, 125, 126, 127, 65535, 65536, 65537};
+    return rng() % 3 ? rng() % 300 : edges[rng() % 9];
+}
+
+} // namespace
+
+TEST_CASE("frame reader: random valid streams come out whole, whatever the read sizes")
+{
+    for (unsigned seed = 1; seed <= 150; ++seed) {
+        CAPTURE(seed);
+        std::mt19937 rng(seed);
+        auto mask = [&] {
+            return std::array<unsigned char, 4>{static_cast<unsigned char>(rng()),
+                                                static_cast<unsigned char>(rng()),
+                                                static_cast<unsigned char>(rng()),
+                                                static_cast<unsigned char>(rng())};
+        };
+        std::vector<unsigned char> bytes;
+        std::vector<item> expected;
+        auto add = [&](std::vector<unsigned char> const& f) {
+            bytes.insert(bytes.end(), f.begin(), f.end());
+        };
+        auto maybe_control = [&] {
+            if (rng() % 4)
+                return;
+            bool ping = rng() % 2;
+            auto payload = std::string(rng() % 126, static_cast<char>('0' + rng() % 10));
+            add(client_frame(ping ? 0x89 : 0x8A, payload, true, UINT64_MAX, mask()));
+            item it;
+            it.kind = ping ? item::ping : item::pong;
+            if (ping)
+                it.payload = payload;
+            expected.push_back(std::move(it));
+        };
+        for (int m = 0, messages = 1 + static_cast<int>(rng() % 12); m < messages; ++m) {
+            maybe_control();
+            // One message in 1-4 fragments; a cut may fall inside a UTF-8 character.
+            auto text = random_text(rng, random_size(rng));
+            std::size_t fragments = 1 + rng() % 4, at = 0;
+            for (std::size_t k = 0; k < fragments; ++k) {
+                bool last = k + 1 == fragments;
+                auto size = last ? text.size() - at : std::min(text.size() - at, random_size(rng));
+                unsigned char first = (last ? 0x80 : 0x00) | (k == 0 ? op_text : op_continuation);
+                add(client_frame(first, text.substr(at, size), true, UINT64_MAX, mask()));
+                at += size;
+                if (!last)
+                    maybe_control();
+            }
+            item it;
+            it.kind = item::message;
+            it.payload = text;
+            expected.push_back(std::move(it));
+        }
+        add(client_frame(0x88,
+                         std::string("\x0f\xa0", 2) + random_text(rng, rng() % 60),
+                         true,
+                         UINT64_MAX,
+                         mask()));
+
+        // Fed in reads of random sizes, as a socket would hand them over.
+        frame_reader r(70000, 400000);
+        std::vector<item> items;
+        for (std::size_t at = 0; at < bytes.size();) {
+            auto end = std::min(bytes.size(), at + 1 + rng() % (rng() % 2 ? 16 : 70000));
+            while (at < end) {
+                item it;
+                at += r.parse(bytes.data() + at, end - at, it);
+                if (it.kind != item::none)
+                    items.push_back(std::move(it));
+            }
+        }
+        REQUIRE(items.size() == expected.size() + 1);
+        for (std::size_t k = 0; k < expected.size(); ++k) {
+            CAPTURE(k);
+            CHECK(items[k].kind == expected[k].kind);
+            CHECK(items[k].payload == expected[k].payload);
+        }
+        CHECK(items.back().kind == item::close);
+        CHECK(items.back().code == 4000);
+        CHECK(r.buffered() == 0);
+    }
+}
+
+TEST_CASE("frame reader: random and corrupted bytes: it keeps its limits and delivers nothing "
+          "after a refusal")
+{
+    constexpr std::size_t max_frame = 1024, max_message = 4096;
+    for (unsigned seed = 1; seed <= 2000; ++seed) {
+        CAPTURE(seed);
+        std::mt19937 rng(seed);
+        std::vector<unsigned char> bytes;
+        if (seed % 2) {
+            // Valid frames of every kind with a few bytes flipped, or a message in many
+            // fragments that may outgrow the message limit.
+            bool chain = rng() % 2;
+            for (int k = 0, n = 1 + static_cast<int>(rng() % 8); k < n; ++k) {
+                static unsigned char const firsts[] = {0x81, 0x01, 0x00, 0x80, 0x89, 0x8A, 0x88};
+                auto first = chain ? (k == 0 ? 0x01 : k + 1 == n ? 0x80 : 0x00) : firsts[rng() % 7];
+                auto f = client_frame(static_cast<unsigned char>(first),
+                                      random_text(rng, rng() % (chain ? 1020 : 1500)));
+                bytes.insert(bytes.end(), f.begin(), f.end());
+            }
+            for (int k = 0, flips = 1 + static_cast<int>(rng() % 4); k < flips; ++k)
+                bytes[rng() % bytes.size()] ^= static_cast<unsigned char>(1 + rng() % 255);
+        } else {
+            bytes.resize(1 + rng() % 3000);
+            for (auto& b : bytes)
+                b = static_cast<unsigned char>(rng());
+        }
+
+        frame_reader r(max_frame, max_message);
+        bool refused = false, fatal = false;
+        for (std::size_t at = 0; at < bytes.size();) {
+            auto end = std::min(bytes.size(), at + 1 + rng() % 200);
+            while (at < end) {
+                item it;
+                auto used = r.parse(bytes.data() + at, end - at, it);
+                REQUIRE(used <= end - at);
+                REQUIRE((used > 0 || it.kind != item::none)); // always makes progress
+                at += used;
+                CHECK(r.buffered() <= max_message);
+                if (it.kind == item::message)
+                    CHECK_FALSE(refused); // nothing is delivered once the connection is closing
+                if (fatal)
+                    CHECK(it.kind == item::none); // no more frames once the stream is broken
+                if (it.kind == item::refused) {
+                    refused = true;
+                    fatal = fatal || it.fatal;
+                    CHECK(
+                        (it.code == 1002 || it.code == 1003 || it.code == 1007 || it.code == 1009));
+                    CHECK_FALSE(it.payload.empty());
+                }
+            }
+        }
+    }
 }
