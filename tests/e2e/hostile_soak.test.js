@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { startChatd, Client, tempDir } from './lib.js';
 
 const seed = Number(process.env.CHATD_SOAK_SEED ?? crypto.randomInt(2 ** 31));
@@ -50,7 +51,11 @@ before(async () => {
   tmp = tempDir();
   db = `${tmp.dir}/soak.db`;
   // A small queue limit so that clients that stop reading are dropped within the run.
-  chatd = await startChatd({ db, args: ['--max-queued-bytes', '262144'] });
+  // The event log and JSON log lines get every hostile body and reason to escape.
+  chatd = await startChatd({
+    db,
+    args: ['--max-queued-bytes', '262144', '--event-log', `${tmp.dir}/events.jsonl`, '--log-format', 'json'],
+  });
 });
 after(async () => { await chatd.stop('SIGKILL'); tmp.cleanup(); });
 
@@ -360,6 +365,22 @@ test(`hostile clients cannot hurt well-behaved ones, crash chatd or corrupt its 
   const stopped = await chatd.stop('SIGTERM');
   assert.deepEqual(stopped, { code: 0, signal: null }, why(`chatd stopped cleanly; stderr:\n${chatd.stderr().slice(-3000)}`));
   assert.doesNotMatch(chatd.stderr(), /AddressSanitizer|runtime error|LeakSanitizer/, why('no sanitizer report'));
+
+  const lines = (text) => text.split('\n').filter((l) => l.length > 0);
+  const events = lines(readFileSync(`${tmp.dir}/events.jsonl`, 'utf8')).map((l, i) => {
+    try { return JSON.parse(l); } catch { assert.fail(why(`event log line ${i + 1} is not JSON: ${l.slice(0, 200)}`)); }
+  });
+  const kinds = (k) => events.filter((e) => e.requestContext.eventType === k).length;
+  assert.ok(kinds('CONNECT') > 100 && kinds('MESSAGE') > 1000 && kinds('DISCONNECT') > 100,
+    why(`the event log has every kind of event (${kinds('CONNECT')} / ${kinds('MESSAGE')} / ${kinds('DISCONNECT')})`));
+  // A $connect the app refused (an invalid ?name=) has no $disconnect, as on API Gateway.
+  const disconnected = new Set(events.filter((e) => e.requestContext.eventType === 'DISCONNECT').map((e) => e.requestContext.connectionId));
+  const unmatched = events.filter((e) => e.requestContext.eventType === 'CONNECT' && !disconnected.has(e.requestContext.connectionId));
+  assert.deepEqual(unmatched.filter((e) => !e.queryStringParameters?.name?.startsWith('\u0000')), [],
+    why('every connection that opened was closed, except those refused for an invalid name'));
+  for (const [i, l] of lines(chatd.stderr()).entries()) {
+    assert.doesNotThrow(() => JSON.parse(l), why(`log line ${i + 1} is JSON: ${l.slice(0, 200)}`));
+  }
 
   const sql = (q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
   assert.equal(sql('PRAGMA integrity_check'), 'ok', why('the database passes its integrity check'));
