@@ -217,7 +217,10 @@ function hostileClient(r, port, deadline, { member = false } = {}) {
       const step = () => {
         if (member && Date.now() > deadline && !sock.destroyed) { sock.resetAndDestroy(); return resolve(upgraded); }
         if (Date.now() > deadline || steps-- <= 0 || sock.destroyed) return done();
-        const s = hostileStep(r, room, { fatal: !member });
+        // A member that left the room by one of its random requests joins again now and then.
+        const s = member && r.chance(0.05)
+          ? frame(r, 0x81, text(JSON.stringify({ action: 'joinRoom', roomId: room })))
+          : hostileStep(r, room, { fatal: !member });
         if (s === 'reset') { sock.resetAndDestroy(); return resolve(upgraded); }
         if (s === 'end') { sock.end(); return; }
         if (s === 'pause') sock.pause(); // keeps sending, never reads again
