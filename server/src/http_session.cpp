@@ -11,6 +11,8 @@
 #include "management_api.hpp"
 #include "static_files.hpp"
 #include "ws_protocol.hpp"
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace chatd::server {
 namespace {
@@ -374,9 +376,23 @@ net::awaitable<void> serve_http(tcp::socket socket, http_context& ctx)
     auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server,
                                                 net::as_tuple(net::use_awaitable));
     if (ec) {
-        // Not TLS, a client that does not trust the certificate, or too slow: nothing to say
-        // over a connection without a session.
         log::debug("TLS handshake failed: " + ec.message());
+        // A plain HTTP request (OpenSSL recognises one by its first bytes): say in plain text
+        // what to use instead, so that a client pointed at http:// or ws:// sees why. For
+        // anything else (not TLS, a client that does not trust the certificate, too slow)
+        // there is nothing to say over a connection without a session.
+        if (ec.category() == net::error::get_ssl_category() &&
+            ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_HTTP_REQUEST) {
+            auto res = text_response(11,
+                                     http::status::bad_request,
+                                     "chatd serves TLS on this port: use https:// or wss://\n");
+            res.keep_alive(false);
+            auto& plain = beast::get_lowest_layer(stream);
+            plain.expires_after(std::chrono::seconds(5));
+            co_await http::async_write(plain, res, net::as_tuple(net::use_awaitable));
+            error_code ignored;
+            plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        }
         co_return;
     }
     co_await serve_on(stream, ctx);

@@ -64,8 +64,12 @@ test('a client that trusts the CA gets wss:// and https://; one that does not is
     // Not trusted: the TLS handshake fails on the client side.
     await assert.rejects(Client.connect(chatd.url), (e) => /SELF_SIGNED|UNABLE_TO_VERIFY|CERT/.test(e.code));
     await assert.rejects(get(`${chatd.http}/healthz`), (e) => /SELF_SIGNED|UNABLE_TO_VERIFY|CERT/.test(e.code));
-    // Plain ws:// to the TLS port: refused, and chatd keeps serving.
-    await assert.rejects(Client.connect(chatd.url.replace('wss:', 'ws:')));
+    // Plain ws:// or http:// to the TLS port: a plain-text 400 that says what to use, and
+    // chatd keeps serving.
+    await assert.rejects(Client.connect(chatd.url.replace('wss:', 'ws:')), /HTTP 400/);
+    const plain = await fetch(`${chatd.http.replace('https:', 'http:')}/healthz`);
+    assert.equal(plain.status, 400);
+    assert.equal(await plain.text(), 'chatd serves TLS on this port: use https:// or wss://\n');
     const after = await c.request({ action: 'listRooms' });
     assert.equal(after.type, 'rooms');
     await c.close();
