@@ -293,6 +293,18 @@ net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
         beast::get_lowest_layer(stream).expires_after(request_timeout);
         auto [ec, n] = co_await http::async_read_header(
             stream, buffer, parser, net::as_tuple(net::use_awaitable));
+        if constexpr (!std::is_same_v<Stream, tls_stream>) {
+            if (ec == http::error::bad_method && buffer.size() > 0 &&
+                *static_cast<unsigned char const*>(buffer.data().data()) == 0x16) {
+                // A TLS handshake record: the client cannot read a plain answer, so tell the
+                // person running chatd instead.
+                log::info("a TLS handshake reached this plain port from " +
+                          source_ip(beast::get_lowest_layer(stream).socket()) +
+                          ": connect with ws:// and http://, or start chatd with --tls-cert "
+                          "and --tls-key");
+                break;
+            }
+        }
         if (ec) {
             if (auto res = malformed_request(ec))
                 co_await http::async_write(stream, *res, net::as_tuple(net::use_awaitable));

@@ -111,6 +111,21 @@ test('the AWS tutorial functions post to https://${domainName}/${stage} unchange
   }
 });
 
+test("wss:// or https:// to a plain chatd: refused, and chatd's log says what to do", async () => {
+  const chatd = await startChatd();
+  try {
+    await assert.rejects(Client.connect(chatd.url.replace('ws:', 'wss:')));
+    await assert.rejects(fetch(`${chatd.http.replace('http:', 'https:')}/healthz`));
+    const line = 'INFO a TLS handshake reached this plain port from 127.0.0.1: connect with ws:// and ' +
+      'http://, or start chatd with --tls-cert and --tls-key';
+    for (let i = 0; i < 50 && chatd.stderr().split(line).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(chatd.stderr().split(line).length - 1, 2, chatd.stderr());
+    assert.equal((await fetch(`${chatd.http}/healthz`)).status, 200);
+  } finally {
+    await chatd.stop();
+  }
+});
+
 test('unreadable or mismatched TLS files stop chatd at start with one line and exit 2', () => {
   const run = (args) => {
     try {
