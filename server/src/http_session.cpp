@@ -89,9 +89,14 @@ net::awaitable<std::optional<response>> upgrade(Stream& stream, request req, htt
     auto& socket = beast::get_lowest_layer(stream).socket();
     auto& gw = ctx.gw;
     auto const v = req.version();
-    if (!is_ws_path(path_of(req.target()), gw.options().stage))
+    if (!is_ws_path(path_of(req.target()), gw.options().stage)) {
+        // API Gateway says only "Forbidden"; the log says what the right path is.
+        log::info("WebSocket upgrade refused with 403, as API Gateway would: the path is not "
+                  "this chatd's stage; connect to /" +
+                  gw.options().stage + " (or /)");
         co_return management_error(
             ctx.ids, v, http::status::forbidden, "ForbiddenException", "Forbidden");
+    }
     if (!gw.accepting())
         co_return text_response(v, http::status::service_unavailable, "chatd is shutting down\n");
     // A handshake chatd could not complete is refused before $connect runs (RFC 6455 4.2.2).

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway.hpp"
+#include "log.hpp"
 
 namespace chatd::server {
 namespace {
@@ -80,6 +81,10 @@ handle_management(gateway& gw, core::id_source& ids, http::request<http::string_
 {
     auto const v = req.version();
     auto forbidden = [&] {
+        // API Gateway says only "Forbidden"; the log says what the API looks like.
+        log::info("management request refused with 403, as API Gateway would: the API is GET, "
+                  "POST or DELETE on /" +
+                  gw.options().stage + "/@connections/{connectionId}");
         return management_error(ids, v, http::status::forbidden, "ForbiddenException", "Forbidden");
     };
     // contract(management-path): /{stage}/@connections/{id}, percent-decoded (%3D, %40).

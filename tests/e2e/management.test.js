@@ -8,7 +8,7 @@ import {
   GetConnectionCommand,
   DeleteConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { startChatd, Client } from './lib.js';
+import { startChatd, Client, eventually } from './lib.js';
 
 let chatd;
 let api;
@@ -102,6 +102,13 @@ test('malformed ids, wrong stages and oversize data get API Gateway errors', asy
   assert.deepEqual(await wrongStage.json(), { message: 'Forbidden' });
   const noStage = await fetch(`${chatd.http}/@connections/AAAAAAAAAAAAAAA%3D`);
   assert.equal(noStage.status, 403);
+  // The answer is API Gateway's bare "Forbidden"; chatd's log says what the API looks like.
+  await eventually(() => /INFO management request refused/.test(chatd.stderr()), 3000, 'the log line');
+  assert.match(chatd.stderr(), /INFO management request refused with 403, as API Gateway would: the API is GET, POST or DELETE on \/dev\/@connections\/\{connectionId\}\n/);
+  // The same for a WebSocket upgrade to a path that is not the stage.
+  await assert.rejects(Client.connect(`${chatd.url.replace('/dev', '/prod')}`), /HTTP 403/);
+  await eventually(() => /INFO WebSocket upgrade refused/.test(chatd.stderr()), 3000, 'the log line');
+  assert.match(chatd.stderr(), /INFO WebSocket upgrade refused with 403, as API Gateway would: the path is not this chatd's stage; connect to \/dev \(or \/\)\n/);
   const c = await member('big', 'm5');
   await assert.rejects(
     api.send(new PostToConnectionCommand({ ConnectionId: c.id, Data: 'x'.repeat(131073) })),
