@@ -2,6 +2,9 @@
 
 #include <chatd/core/event.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <optional>
 #include <type_traits>
@@ -11,8 +14,6 @@
 #include "management_api.hpp"
 #include "static_files.hpp"
 #include "ws_protocol.hpp"
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 namespace chatd::server {
 namespace {

@@ -1,9 +1,9 @@
 #include "ws_protocol.hpp"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <openssl/evp.h>
 
 namespace chatd::server::ws {
 namespace {

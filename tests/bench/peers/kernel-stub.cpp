@@ -7,6 +7,8 @@
 //
 // Usage: kernel-stub PORT        (listens on 127.0.0.1 only)
 // Build: g++ -O2 -std=c++20 kernel-stub.cpp -lcrypto
+#include <openssl/evp.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +20,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
