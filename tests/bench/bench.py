@@ -84,6 +84,10 @@ class Server:
             "kernel": [str(OUT / "kernel-stub"), str(port)],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
             "bun": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port)],
+            # Bun with chatd's storage design: each W2 message committed to SQLite before delivery
+            # (W2 only: the workload that stores messages).
+            "bun-sqlite": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat-sqlite.js"), str(port),
+                           str(db)],
             "socketio": [node, str(PEERS_DIR / "socketio-chat.mjs"), str(port)],
             "sls": [node, str(SLS_DIR / "node_modules/serverless/bin/serverless.js"), "offline", "start",
                     "--websocketPort", str(port), "--httpPort", str(port + 10000), "--lambdaPort", str(port + 20000),
@@ -216,7 +220,7 @@ def matrix(args, workdir):
     d = args.duration
     want = set(args.workloads)
     if "W1" in want:  # global broadcast to 1000 clients, swept
-        for peer in [p for p in peers if p != "chatd-normal"]:
+        for peer in [p for p in peers if p not in ("chatd-normal", "bun-sqlite")]:
             # serverless-offline posts each delivery through the management API over HTTP: it
             # saturates three orders of magnitude lower, so it gets its own rates.
             if peer == "sls":
@@ -232,15 +236,15 @@ def matrix(args, workdir):
             for rate in args.w2b_rates:
                 point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
     if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
-        for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
+        for peer in [p for p in peers if p not in ("sls", "chatd-normal", "bun-sqlite")]:
             point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
         # The same at a steady, open-loop rate: connection i starts at i / rate seconds.
-        for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
+        for peer in [p for p in peers if p not in ("sls", "chatd-normal", "bun-sqlite")]:
             for crate in args.w3_rates:
                 point(peer, f"W3-steady-{crate:.0f}", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2,
                       connect_rate=crate)
     if "W4" in want:  # idle connections: memory per connection, clients split over processes
-        for peer in [p for p in peers if p not in ("sls", "chatd-normal")]:
+        for peer in [p for p in peers if p not in ("sls", "chatd-normal", "bun-sqlite")]:
             port[0] += 1
             srv = Server(peer, port[0], workdir)
             try:
@@ -265,7 +269,7 @@ def matrix(args, workdir):
     if "P" in want:
         # The comparisons that sit near their goal, measured again in interleaved rounds. The
         # sweep above gives one 5-second point per rate; these give a median and a spread.
-        stored = [p for p in ("chatd", "chatd-normal", "kernel", "bun", "ws") if p in peers]
+        stored = [p for p in ("chatd", "chatd-normal", "kernel", "bun", "bun-sqlite", "ws") if p in peers]
         interleaved([("W1-1000", dict(clients=1000, senders=10, duration=d), args.paired_w1,
                       [p for p in ("chatd", "kernel", "bun", "beast", "ws") if p in peers]),
                      ("W2-100x10", dict(clients=1000, senders=100, room_size=10, duration=d), args.paired_w2, stored),
@@ -418,10 +422,10 @@ def write_reports(rows):
     best = summarize(rows)
     lines = []
     if best:
-        lines += ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs kernel stub | vs beast | vs ws | vs bun | vs socket.io | vs serverless-offline |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| workload | peer | sustained deliveries/s | deliveries per server-CPU-s | p50 / p99 / p99.9 ms | vs kernel stub | vs beast | vs ws | vs bun | vs bun-sqlite | vs socket.io | vs serverless-offline |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for wl in sorted({k[0] for k in best}):
-        for peer in ["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "socketio", "sls"]:
+        for peer in ["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "bun-sqlite", "socketio", "sls"]:
             r = best.get((wl, peer))
             if not r:
                 continue
@@ -429,7 +433,7 @@ def write_reports(rows):
                 o = best.get((wl, other))
                 return f"{r['deliveries_per_server_cpu_s'] / o['deliveries_per_server_cpu_s']:.2f}×" if o and peer != other else ""
             lines.append(f"| {wl} | {peer} | {r['delivered_per_s']:.0f} | {r['deliveries_per_server_cpu_s']:.0f} | "
-                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('kernel')} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} | {ratio('socketio')} | {ratio('sls')} |")
+                         f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f} / {r['p999_ms']:.2f} | {ratio('kernel')} | {ratio('beast')} | {ratio('ws')} | {ratio('bun')} | {ratio('bun-sqlite')} | {ratio('socketio')} | {ratio('sls')} |")
     # Server CPU per delivery against the kernel stub at the same offered rate (so at the same
     # coalescing): the stub does nothing but the unavoidable send() per recipient per pass.
     same = []
@@ -539,7 +543,7 @@ def paired_rounds(rows):
     pairs = []
     for (wl, rate, subject) in sorted(k for k in by if k[2] in ("chatd", "chatd-normal")):
         mine = by[(wl, rate, subject)]
-        for other in ("kernel", "bun", "beast", "ws", "chatd-normal"):
+        for other in ("kernel", "bun", "bun-sqlite", "beast", "ws", "chatd-normal"):
             theirs = by.get((wl, rate, other), {})
             ks = sorted(set(mine) & set(theirs))
             if other == subject or not ks:
@@ -618,7 +622,7 @@ def main():
     ap.add_argument("--idle-clients", type=int, default=19500)
     ap.add_argument("--sls-w1-rates", type=float, nargs="+", default=[0.5, 1, 2, 3])
     ap.add_argument("--peers", nargs="+",
-                    default=["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "socketio", "sls"])
+                    default=["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "bun-sqlite", "socketio", "sls"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7", "P"],
