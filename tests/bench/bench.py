@@ -86,7 +86,7 @@ class Server:
             "bun": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port)],
             # Bun with chatd's storage design: each W2 message committed to SQLite before delivery
             # (W2 only: the workload that stores messages).
-            "bun-sqlite": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat-sqlite.js"), str(port),
+            "bun-sqlite": [str(PEERS_DIR / "node_modules/.bin/bun"), str(PEERS_DIR / "bun-chat.js"), str(port),
                            str(db)],
             "socketio": [node, str(PEERS_DIR / "socketio-chat.mjs"), str(port)],
             "sls": [node, str(SLS_DIR / "node_modules/serverless/bin/serverless.js"), "offline", "start",
