@@ -58,7 +58,8 @@ const server = Bun.serve({
   hostname: '127.0.0.1',
   port: Number(process.argv[2]),
   fetch(req, srv) {
-    if (srv.upgrade(req, { data: { id: `c${++connections}` } })) return undefined;
+    // Only the storing server keeps an id per connection (plain Bun's W4 memory stays as it was).
+    if (srv.upgrade(req, store ? { data: { id: `c${++connections}` } } : undefined)) return undefined;
     return new Response('websocket only', { status: 426 });
   },
   websocket: {
