@@ -66,6 +66,11 @@ def build_tools(need_peers, build_chatd=True):
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=d, check=True)
 
 
+# Peers that differ from another only in how they store messages: they run only where messages
+# are stored (W2 and the rounds; chatd-normal in W5 too), not in W1, W3 or W4.
+STORE_VARIANTS = ("chatd-normal", "bun-sqlite")
+
+
 class Server:
     """A server under test on 127.0.0.1:port, pinned to CPU 0."""
 
@@ -220,7 +225,7 @@ def matrix(args, workdir):
     d = args.duration
     want = set(args.workloads)
     if "W1" in want:  # global broadcast to 1000 clients, swept
-        for peer in [p for p in peers if p not in ("chatd-normal", "bun-sqlite")]:
+        for peer in [p for p in peers if p not in STORE_VARIANTS]:
             # serverless-offline posts each delivery through the management API over HTTP: it
             # saturates three orders of magnitude lower, so it gets its own rates.
             if peer == "sls":
@@ -236,15 +241,15 @@ def matrix(args, workdir):
             for rate in args.w2b_rates:
                 point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
     if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
-        for peer in [p for p in peers if p not in ("sls", "chatd-normal", "bun-sqlite")]:
+        for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
             point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
         # The same at a steady, open-loop rate: connection i starts at i / rate seconds.
-        for peer in [p for p in peers if p not in ("sls", "chatd-normal", "bun-sqlite")]:
+        for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
             for crate in args.w3_rates:
                 point(peer, f"W3-steady-{crate:.0f}", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2,
                       connect_rate=crate)
     if "W4" in want:  # idle connections: memory per connection, clients split over processes
-        for peer in [p for p in peers if p not in ("sls", "chatd-normal", "bun-sqlite")]:
+        for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
             port[0] += 1
             srv = Server(peer, port[0], workdir)
             try:
