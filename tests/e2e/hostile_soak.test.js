@@ -1,4 +1,4 @@
-// A bounded soak under hostile traffic. For a few seconds a handful of raw-socket clients send
+// A bounded soak under hostile traffic, over plain TCP and over TLS. For a few seconds a handful of raw-socket clients send
 // chatd everything a broken or malicious client might: requests with every field of the wrong
 // type or size, truncated and nested JSON, protocol violations, invalid UTF-8, fragments with
 // pings in between, random bytes, malformed handshakes and HTTP requests, management calls with
@@ -12,9 +12,12 @@
 //
 // The traffic is drawn from a seeded generator; CHATD_SOAK_SEED=N replays the same choices
 // (timing still differs from run to run). The seed is in every failure message.
-import { test, after, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import tls from 'node:tls';
+import http from 'node:http';
+import https from 'node:https';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -44,20 +47,17 @@ function generator(s) {
   return { next, int, pick, chance, bytes };
 }
 
-let tmp;
-let chatd;
-let db;
-before(async () => {
-  tmp = tempDir();
-  db = `${tmp.dir}/soak.db`;
-  // A small queue limit so that clients that stop reading are dropped within the run.
-  // The event log and JSON log lines get every hostile body and reason to escape.
-  chatd = await startChatd({
-    db,
-    args: ['--max-queued-bytes', '262144', '--event-log', `${tmp.dir}/events.jsonl`, '--log-format', 'json'],
-  });
-});
-after(async () => { await chatd.stop('SIGKILL'); tmp.cleanup(); });
+/**
+ * How the raw clients reach chatd: plain TCP, or TLS without checking the certificate. Node
+ * cannot end a TLS socket's connection with a reset, so over TLS a reset is a plain close.
+ */
+const plain = { connect: (port) => net.connect(port, '127.0.0.1'), ready: 'connect', reset: (s) => s.resetAndDestroy() };
+const secure = {
+  connect: (port) => tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false }),
+  ready: 'secureConnect',
+  reset: (s) => s.destroy(),
+};
+let transport = plain;
 
 // ---- what hostile clients send ------------------------------------------------------------
 
@@ -196,7 +196,7 @@ function handshake(r) {
  */
 function hostileClient(r, port, deadline, { member = false } = {}) {
   return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
+    const sock = transport.connect(port);
     let timer = null;
     let upgraded = null;
     const done = () => { clearTimeout(timer); sock.destroy(); resolve(upgraded); };
@@ -204,7 +204,7 @@ function hostileClient(r, port, deadline, { member = false } = {}) {
     sock.on('error', done);
     sock.on('close', done);
     sock.on('data', (d) => { upgraded ??= d.subarray(0, 12).toString() === 'HTTP/1.1 101'; });
-    sock.on('connect', () => {
+    sock.on(transport.ready, () => {
       sock.write(member ? handshake(generator(0)) : handshake(r));
       // Half of them create and join a room first (the shared one half of the time).
       let room = null;
@@ -215,13 +215,13 @@ function hostileClient(r, port, deadline, { member = false } = {}) {
       }
       let steps = member ? Infinity : 50 + r.int(200);
       const step = () => {
-        if (member && Date.now() > deadline && !sock.destroyed) { sock.resetAndDestroy(); return resolve(upgraded); }
+        if (member && Date.now() > deadline && !sock.destroyed) { transport.reset(sock); return resolve(upgraded); }
         if (Date.now() > deadline || steps-- <= 0 || sock.destroyed) return done();
         // A member that left the room by one of its random requests joins again now and then.
         const s = member && r.chance(0.05)
           ? frame(r, 0x81, text(JSON.stringify({ action: 'joinRoom', roomId: room })))
           : hostileStep(r, room, { fatal: !member });
-        if (s === 'reset') { sock.resetAndDestroy(); return resolve(upgraded); }
+        if (s === 'reset') { transport.reset(sock); return resolve(upgraded); }
         if (s === 'end') { sock.end(); return; }
         if (s === 'pause') sock.pause(); // keeps sending, never reads again
         else sock.write(s);
@@ -260,7 +260,7 @@ function httpRequest(r) {
 /** Send one hostile HTTP request; resolves with the status of the answer, if one came. */
 function hostileHttp(r, port) {
   return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
+    const sock = transport.connect(port);
     let got = '';
     const done = () => {
       sock.destroy();
@@ -271,7 +271,7 @@ function hostileHttp(r, port) {
     sock.on('error', done);
     sock.on('close', done);
     sock.on('data', (d) => { got += d.toString('latin1'); if (got.includes('\r\n\r\n')) done(); });
-    sock.on('connect', () => {
+    sock.on(transport.ready, () => {
       const req = httpRequest(r);
       if (r.chance(0.1)) sock.write(req.subarray(0, r.int(req.length))); // then goes quiet
       else sock.end(req);
@@ -284,9 +284,46 @@ function hostileHttp(r, port) {
 /** A frame's JSON, or null: `sendmessage` (the tutorial's route) broadcasts raw text to all. */
 const parse = (d) => { try { return JSON.parse(d.toString()); } catch { return null; } };
 
-test(`hostile clients cannot hurt well-behaved ones, crash chatd or corrupt its database (seed ${seed})`, { timeout: 90000 }, async (t) => {
+/** A self-signed certificate for 127.0.0.1 in `dir`: chatd's arguments and the CA to trust. */
+function certificate(dir) {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`, '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return { args: ['--tls-cert', `${dir}/cert.pem`, '--tls-key', `${dir}/key.pem`], ca: readFileSync(`${dir}/cert.pem`) };
+}
+
+const status = (url, ca) => new Promise((resolve, reject) => {
+  (ca ? https : http).get(url, ca ? { ca } : {}, (res) => { res.resume(); resolve(res.statusCode); }).on('error', reject);
+});
+
+for (const over of ['plain TCP', 'TLS']) {
+  test(`hostile clients cannot hurt well-behaved ones, crash chatd or corrupt its database, over ${over} (seed ${seed})`,
+    { timeout: 90000 }, async (t) => {
+      const tmp = tempDir();
+      const tlsFiles = over === 'TLS' ? certificate(tmp.dir) : null;
+      transport = tlsFiles ? secure : plain;
+      hostileIds.length = 0;
+      // A small queue limit so that clients that stop reading are dropped within the run.
+      // The event log and JSON log lines get every hostile body and reason to escape.
+      const db = `${tmp.dir}/soak.db`;
+      const chatd = await startChatd({
+        db,
+        args: [...(tlsFiles?.args ?? []), '--max-queued-bytes', '262144', '--event-log', `${tmp.dir}/events.jsonl`,
+          '--log-format', 'json'],
+      });
+      try {
+        await soak(t, { chatd, db, dir: tmp.dir, ca: tlsFiles?.ca });
+      } finally {
+        await chatd.stop('SIGKILL');
+        tmp.cleanup();
+      }
+    });
+}
+
+async function soak(t, { chatd, db, dir, ca }) {
   const why = (s) => `${s} (CHATD_SOAK_SEED=${seed})`;
-  const honest = await Promise.all(Array.from({ length: honestCount }, (_, i) => Client.connect(`${chatd.url}?name=honest${i}`)));
+  const join = (name) => Client.connect(`${chatd.url}?name=${name}`, ca ? { ca } : undefined);
+  const honest = await Promise.all(Array.from({ length: honestCount }, (_, i) => join(`honest${i}`)));
   await honest[0].request({ action: 'createRoom', roomId: 'calm' });
   for (const c of honest) await c.request({ action: 'joinRoom', roomId: 'calm' });
   const seen = honest.map(() => []);
@@ -357,12 +394,12 @@ test(`hostile clients cannot hurt well-behaved ones, crash chatd or corrupt its 
     `${hostileInCalm} hostile messages in the shared room, HTTP answers ${JSON.stringify(histogram)}`);
 
   // Still serving: a new client joins and hears the next message; health is fine.
-  const late = await Client.connect(`${chatd.url}?name=late`);
+  const late = await join('late');
   const joined = await late.request({ action: 'joinRoom', roomId: 'calm' });
   assert.equal(joined.type, 'joined');
   await honest[1].request({ action: 'sendMessage', roomId: 'calm', message: 'welcome' });
   assert.equal((await late.next((f) => f.type === 'message')).message, 'welcome');
-  assert.equal((await fetch(`${chatd.http}/healthz`)).status, 200);
+  assert.equal(await status(`${chatd.http}/healthz`, ca), 200);
   await Promise.all([...honest, late].map((c) => c.close()));
 
   const stopped = await chatd.stop('SIGTERM');
@@ -370,7 +407,7 @@ test(`hostile clients cannot hurt well-behaved ones, crash chatd or corrupt its 
   assert.doesNotMatch(chatd.stderr(), /AddressSanitizer|runtime error|LeakSanitizer/, why('no sanitizer report'));
 
   const lines = (text) => text.split('\n').filter((l) => l.length > 0);
-  const events = lines(readFileSync(`${tmp.dir}/events.jsonl`, 'utf8')).map((l, i) => {
+  const events = lines(readFileSync(`${dir}/events.jsonl`, 'utf8')).map((l, i) => {
     try { return JSON.parse(l); } catch { assert.fail(why(`event log line ${i + 1} is not JSON: ${l.slice(0, 200)}`)); }
   });
   const kinds = (k) => events.filter((e) => e.requestContext.eventType === k).length;
@@ -392,4 +429,4 @@ test(`hostile clients cannot hurt well-behaved ones, crash chatd or corrupt its 
     why("each room's messages are numbered 1..n"));
   assert.equal(sql('SELECT count(*) FROM connections'), '0', why('every connection was removed when it ended'));
   assert.equal(sql('SELECT count(*) FROM memberships'), '0', why('every membership went with its connection'));
-});
+}
