@@ -1,9 +1,10 @@
 // A bounded soak under hostile traffic, over plain TCP and over TLS. For a few seconds a
 // handful of raw-socket clients send chatd everything a broken or malicious client might:
-// requests with every field of the wrong type or size, truncated and nested JSON, protocol violations, invalid UTF-8, fragments with
-// pings in between, random bytes, malformed handshakes and HTTP requests, management calls with
-// made-up ids and bodies, connections that vanish mid-frame or stop reading. Meanwhile four
-// well-behaved clients chat in one room (which hostile clients also join and post to).
+// requests with every field of the wrong type or size, truncated and nested JSON, protocol
+// violations, invalid UTF-8, fragments with pings in between, random bytes, malformed
+// handshakes and HTTP requests, management calls with made-up ids and bodies, connections
+// that vanish mid-frame or stop reading. Meanwhile four well-behaved clients chat in one room
+// (which hostile clients also join and post to).
 //
 // Afterwards: every well-behaved client saw every message of its room exactly once, in `seq`
 // order with no gap, and got an acknowledgement for each of its own; no HTTP answer was a 5xx;
