@@ -15,6 +15,16 @@ after(async () => { await chatd.stop(); tmp.cleanup(); });
 
 const connect = (name) => Client.connect(`${chatd.url}?name=${name}`);
 
+/** Write `bytes` to chatd over a raw TCP socket; resolves with all it answers before it closes. */
+const rawHttp = (bytes) => new Promise((resolve, reject) => {
+  const s = net.connect(chatd.port, '127.0.0.1', () => s.write(bytes));
+  let data = '';
+  s.on('data', (d) => { data += d; });
+  s.on('end', () => resolve(data));
+  s.on('error', reject);
+  s.setTimeout(3000, () => { s.destroy(); reject(new Error('no answer within 3 s')); });
+});
+
 test('malformed frames get error frames with the right code; the connection stays usable', async () => {
   const alice = await connect('alice');
   const bystander = await connect('bystander');
@@ -112,14 +122,7 @@ test('HTTP: health, 426 for a plain GET of the WebSocket URL, hostile static pat
   assert.equal((await fetch(`${chatd.http}/healthz`)).status, 200);
   const plain = await fetch(`${chatd.http}/dev`);
   assert.equal(plain.status, 426);
-  const raw = (path) => new Promise((resolve, reject) => {
-    const s = net.connect(chatd.port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
-    let data = '';
-    s.on('data', (d) => { data += d; });
-    s.on('end', () => resolve(data));
-    s.on('error', reject);
-    s.setTimeout(3000, () => { s.destroy(); reject(new Error('timeout')); });
-  });
+  const raw = (path) => rawHttp(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
   for (const p of ['/../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc/passwd', '/static/..%5c..%5cetc/passwd']) {
     const res = await raw(p);
     assert.match(res, /^HTTP\/1\.1 (400|404)/, p);
@@ -132,14 +135,6 @@ test('HTTP: health, 426 for a plain GET of the WebSocket URL, hostile static pat
 });
 
 test('HTTP: a request that cannot be parsed gets 400 or 431 saying why, then the connection ends', async () => {
-  const raw = (bytes) => new Promise((resolve, reject) => {
-    const s = net.connect(chatd.port, '127.0.0.1', () => s.write(bytes));
-    let data = '';
-    s.on('data', (d) => { data += d; });
-    s.on('end', () => resolve(data));
-    s.on('error', reject);
-    s.setTimeout(3000, () => { s.destroy(); reject(new Error('no answer within 3 s')); });
-  });
   const cases = [
     ['\x01\x02 hello\r\n\r\n', 400, 'malformed HTTP request: bad method'],
     ['GET /a\x00b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed HTTP request: bad target'],
@@ -151,7 +146,7 @@ test('HTTP: a request that cannot be parsed gets 400 or 431 saying why, then the
     [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`, 431, 'request headers are over 16 KB'],
   ];
   for (const [bytes, status, body] of cases) {
-    const res = await raw(Buffer.from(bytes, 'latin1'));
+    const res = await rawHttp(Buffer.from(bytes, 'latin1'));
     assert.match(res, new RegExp(`^HTTP/1\\.1 ${status} `), JSON.stringify(bytes.slice(0, 40)));
     assert.match(res, /\r\nConnection: close\r\n/i);
     assert.equal(res.split('\r\n\r\n')[1], `${body}\n`);
