@@ -234,12 +234,15 @@ def matrix(args, workdir):
                 continue
             for rate in args.w1_rates:
                 point(peer, "W1-1000", clients=1000, senders=10, rate=rate, duration=d)
-    if "W2" in want:  # room fan-out, rooms of 10 and of 100 (Beast's example and the tutorial have no rooms)
+    if "W2" in want:  # room fan-out (Beast's example and the tutorial have no rooms)
+        # Rooms of 10, of 100 and one room of 1000: the same 1000 clients, fewer and larger
+        # rooms. An empty rate list leaves a shape out.
+        shapes = [("W2-100x10", 100, 10, args.w2_rates), ("W2-10x100", 10, 100, args.w2b_rates),
+                  ("W2-1x1000", 10, 1000, args.w2c_rates)]
         for peer in [p for p in peers if p not in ("beast", "sls")]:
-            for rate in args.w2_rates:
-                point(peer, "W2-100x10", clients=1000, senders=100, room_size=10, rate=rate, duration=d)
-            for rate in args.w2b_rates:
-                point(peer, "W2-10x100", clients=1000, senders=10, room_size=100, rate=rate, duration=d)
+            for wl, senders, size, rates in shapes:
+                for rate in rates:
+                    point(peer, wl, clients=1000, senders=senders, room_size=size, rate=rate, duration=d)
     if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
         for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
             point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
@@ -278,7 +281,8 @@ def matrix(args, workdir):
         interleaved([("W1-1000", dict(clients=1000, senders=10, duration=d), args.paired_w1,
                       [p for p in ("chatd", "kernel", "bun", "beast", "ws") if p in peers]),
                      ("W2-100x10", dict(clients=1000, senders=100, room_size=10, duration=d), args.paired_w2, stored),
-                     ("W2-10x100", dict(clients=1000, senders=10, room_size=100, duration=d), args.paired_w2b, stored)],
+                     ("W2-10x100", dict(clients=1000, senders=10, room_size=100, duration=d), args.paired_w2b, stored),
+                     ("W2-1x1000", dict(clients=1000, senders=10, room_size=1000, duration=d), args.paired_w2c, stored)],
                     args.rounds)
     return rows
 
@@ -620,8 +624,12 @@ def main():
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--w1-rates", type=float, nargs="+", default=[20, 50, 80, 110, 140, 170, 200, 250])
-    ap.add_argument("--w2-rates", type=float, nargs="+", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000])
-    ap.add_argument("--w2b-rates", type=float, nargs="+", default=[200, 500, 800, 1100, 1400, 1700, 2000])
+    ap.add_argument("--w2-rates", type=float, nargs="*", default=[2000, 5000, 8000, 11000, 14000, 17000, 20000],
+                    help="W2 100 rooms of 10, messages/s")
+    ap.add_argument("--w2b-rates", type=float, nargs="*", default=[200, 500, 800, 1100, 1400, 1700, 2000],
+                    help="W2 10 rooms of 100, messages/s")
+    ap.add_argument("--w2c-rates", type=float, nargs="*", default=[20, 50, 80, 110, 140, 170, 200],
+                    help="W2 one room of 1000, messages/s")
     ap.add_argument("--w3-rates", type=float, nargs="+", default=[1000, 5000])
     ap.add_argument("--w5-rates", type=float, nargs="+", default=[10000, 20000, 30000, 35000, 40000, 45000, 50000])
     ap.add_argument("--idle-clients", type=int, default=19500)
@@ -633,9 +641,10 @@ def main():
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7", "P"],
                     help="W1-W5, W7, and P: the near-the-goal comparisons again in interleaved rounds")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds for P (default 3)")
-    ap.add_argument("--paired-w1", type=float, nargs="+", default=[80, 110], help="W1 broadcasts/s for P")
-    ap.add_argument("--paired-w2", type=float, nargs="+", default=[2000, 5000], help="W2 100x10 messages/s for P")
-    ap.add_argument("--paired-w2b", type=float, nargs="+", default=[200, 800], help="W2 10x100 messages/s for P")
+    ap.add_argument("--paired-w1", type=float, nargs="*", default=[80, 110], help="W1 broadcasts/s for P")
+    ap.add_argument("--paired-w2", type=float, nargs="*", default=[2000, 5000], help="W2 100x10 messages/s for P")
+    ap.add_argument("--paired-w2b", type=float, nargs="*", default=[200, 800], help="W2 10x100 messages/s for P")
+    ap.add_argument("--paired-w2c", type=float, nargs="*", default=[50, 80], help="W2 1x1000 messages/s for P")
     args = ap.parse_args()
     global OUT
     if args.report_only:
