@@ -183,6 +183,11 @@ std::string metrics::render() const
     head(out, "chatd_log_lines_dropped_total", "counter", "Log lines dropped (log queue full).");
     out += "chatd_log_lines_dropped_total " + std::to_string(log_lines_dropped.load()) + "\n";
     head(out,
+         "chatd_heap_returned_bytes_total",
+         "counter",
+         "Freed heap memory given back to the system after bursts (bytes of RSS).");
+    out += "chatd_heap_returned_bytes_total " + std::to_string(heap_returned_bytes.load()) + "\n";
+    head(out,
          "chatd_accept_errors_total",
          "counter",
          "Connections the listener could not accept, by error (\"Too many open files\": the "

@@ -76,6 +76,7 @@ struct metrics
     counter_family drops;                      // what was dropped and why
     counter_family accept_errors;              // accept() failures, by error (descriptors out)
     std::atomic<std::uint64_t> log_lines_dropped{0};
+    std::atomic<std::uint64_t> heap_returned_bytes{0}; // given back by heap_trimmer
 
     /// Prometheus text exposition format 0.0.4.
     std::string render() const;

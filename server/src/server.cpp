@@ -24,6 +24,11 @@ constexpr auto close_grace = std::chrono::seconds(3);
 /// How long shutdown waits for $disconnect integrations before exiting anyway.
 constexpr auto give_up_after = std::chrono::seconds(10);
 
+/// How often the heap is looked at, and how much resident memory the allocator may hold unused
+/// before it is given back (see heap_trimmer).
+constexpr auto heap_trim_period = std::chrono::seconds(5);
+constexpr std::size_t heap_trim_threshold = std::size_t(32) << 20;
+
 log::level parse_level(std::string const& s)
 {
     if (s == "debug")
@@ -39,6 +44,8 @@ log::level parse_level(std::string const& s)
 
 server::server(config cfg)
     : cfg_(std::move(cfg))
+    , trimmer_(
+          ioc_.get_executor(), files_.get_executor(), heap_trim_period, heap_trim_threshold, stats_)
 {
     log::set_level(parse_level(cfg_.log_level));
     log::set_format(cfg_.log_format == "json" ? log::format::json : log::format::text);
@@ -165,6 +172,7 @@ int server::run()
     listener_->run();
     // From here on, log lines are written by a thread of their own.
     log::start(&stats_.log_lines_dropped);
+    trimmer_.start();
     ioc_.run();
     // Every $disconnect has been queued by now; finish and commit them before exiting.
     storage_->stop();
@@ -189,6 +197,7 @@ void server::on_signal(int sig)
             on_signal(s);
     });
     listener_->stop();
+    trimmer_.stop();
     gateway_->begin_shutdown();
     auto now = std::chrono::steady_clock::now();
     poll_shutdown(now + close_grace, now + give_up_after, false);

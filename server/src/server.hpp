@@ -13,6 +13,7 @@
 #include "config.hpp"
 #include "event_log.hpp"
 #include "gateway.hpp"
+#include "heap_trim.hpp"
 #include "http_integration.hpp"
 #include "http_session.hpp"
 #include "listener.hpp"
@@ -29,7 +30,8 @@ struct startup_error : std::runtime_error
 };
 
 /// chatd, assembled: one I/O thread (the caller of run()), one storage thread, one file
-/// thread. Construction opens the database and binds the port, so errors surface early.
+/// thread (static files and heap trimming). Construction opens the database and binds the port, so
+/// errors surface early.
 class server
 {
 public:
@@ -59,6 +61,7 @@ private:
     core::random_id_source ids_;
     net::io_context ioc_{1};
     net::thread_pool files_{1};
+    heap_trimmer trimmer_; ///< its work runs on files_
     std::unique_ptr<storage_worker> storage_;
     std::unique_ptr<core::chat_app> app_;
     std::unique_ptr<chat_integration> chat_;

@@ -1,0 +1,118 @@
+#include "heap_trim.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include "log.hpp"
+#include <unistd.h>
+
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+#define CHATD_TRIM_HEAP 1
+#include <malloc.h>
+#endif
+
+namespace chatd::server {
+namespace {
+
+/// Resident memory of this process in bytes, from /proc/self/statm (0 when unreadable).
+std::size_t resident_bytes()
+{
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    unsigned long size = 0, resident = 0;
+    int n = std::fscanf(f, "%lu %lu", &size, &resident);
+    std::fclose(f);
+    return n == 2 ? std::size_t(resident) * std::size_t(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+std::string megabytes(std::size_t bytes)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MB", double(bytes) / (1 << 20));
+    return text;
+}
+
+} // namespace
+
+heap_trim_result trim_heap(std::size_t threshold)
+{
+    heap_trim_result r;
+#if defined(CHATD_TRIM_HEAP)
+    auto in_use = [] {
+        struct mallinfo2 mi = mallinfo2();
+        return mi.uordblks + mi.hblkhd; // chunks handed out, in the heaps and mapped alone
+    };
+    std::size_t before = resident_bytes();
+    std::size_t used = in_use();
+    r.idle_bytes = before > used ? before - used : 0;
+    r.idle_after = r.idle_bytes;
+    if (before == 0 || r.idle_bytes < threshold)
+        return r;
+    malloc_trim(0);
+    r.trimmed = true;
+    std::size_t after = resident_bytes();
+    r.returned_bytes = before > after ? before - after : 0;
+    used = in_use();
+    r.idle_after = after > used ? after - used : 0;
+#else
+    (void)threshold;
+#endif
+    return r;
+}
+
+heap_trimmer::heap_trimmer(net::any_io_executor io,
+                           net::any_io_executor work,
+                           std::chrono::milliseconds period,
+                           std::size_t threshold,
+                           metrics& stats)
+    : timer_(io)
+    , work_(std::move(work))
+    , period_(period)
+    , threshold_(threshold)
+    , stats_(stats)
+{}
+
+void heap_trimmer::start()
+{
+    arm();
+}
+
+void heap_trimmer::stop()
+{
+    timer_.cancel();
+}
+
+void heap_trimmer::arm()
+{
+    timer_.expires_after(period_);
+    timer_.async_wait([this](error_code ec) {
+        if (ec)
+            return;
+        // One look at a time: a trim still running when the next period ends is not doubled.
+        if (!state_->busy.exchange(true)) {
+            net::post(work_, [st = state_, threshold = threshold_, &stats = stats_] {
+                auto started = std::chrono::steady_clock::now();
+                auto r = trim_heap(st->left_idle.load() + threshold);
+                if (r.trimmed)
+                    st->left_idle.store(r.idle_after);
+                // Less than a megabyte is the resident set moving, not a trim worth a line.
+                if (r.returned_bytes >= (std::size_t(1) << 20)) {
+                    stats.heap_returned_bytes += r.returned_bytes;
+                    auto ms = std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - started)
+                                  .count();
+                    char took[32];
+                    std::snprintf(took, sizeof took, "%.1f ms", ms);
+                    log::info("heap: gave " + megabytes(r.returned_bytes) +
+                              " of freed memory back to the system (" + megabytes(r.idle_bytes) +
+                              " was resident but unused; took " + took + ")");
+                }
+                st->busy.store(false);
+            });
+        }
+        arm();
+    });
+}
+
+} // namespace chatd::server
