@@ -14,6 +14,7 @@
 namespace chatd::server {
 namespace {
 
+#if defined(CHATD_TRIM_HEAP)
 /// Resident memory of this process in bytes, from /proc/self/statm (0 when unreadable).
 std::size_t resident_bytes()
 {
@@ -25,6 +26,7 @@ std::size_t resident_bytes()
     std::fclose(f);
     return n == 2 ? std::size_t(resident) * std::size_t(sysconf(_SC_PAGESIZE)) : 0;
 }
+#endif
 
 std::string megabytes(std::size_t bytes)
 {
