@@ -35,6 +35,30 @@ std::string megabytes(std::size_t bytes)
     return text;
 }
 
+/// One trim_heap() with the bar raised by what the last trim left, then the log line and the
+/// counter when it gave something back.
+void trim_and_report(std::size_t threshold, std::atomic<std::size_t>& left_idle, metrics& stats)
+{
+    auto started = std::chrono::steady_clock::now();
+    auto r = trim_heap(left_idle.load() + threshold);
+    if (r.trimmed)
+        left_idle.store(r.idle_after);
+    // Less than a megabyte is the resident set moving, not a trim worth a line.
+    if (r.returned_bytes < (std::size_t(1) << 20))
+        return;
+    stats.heap_returned_bytes += r.returned_bytes;
+    char took[32];
+    std::snprintf(
+        took,
+        sizeof took,
+        "%.1f ms",
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count());
+    log::info("heap: gave " + megabytes(r.returned_bytes) +
+              " of freed memory back to the system (" + megabytes(r.idle_bytes) +
+              " was resident but unused; took " + took + ")");
+}
+
 } // namespace
 
 heap_trim_result trim_heap(std::size_t threshold)
@@ -94,22 +118,7 @@ void heap_trimmer::arm()
         // One look at a time: a trim still running when the next period ends is not doubled.
         if (!state_->busy.exchange(true)) {
             net::post(work_, [st = state_, threshold = threshold_, &stats = stats_] {
-                auto started = std::chrono::steady_clock::now();
-                auto r = trim_heap(st->left_idle.load() + threshold);
-                if (r.trimmed)
-                    st->left_idle.store(r.idle_after);
-                // Less than a megabyte is the resident set moving, not a trim worth a line.
-                if (r.returned_bytes >= (std::size_t(1) << 20)) {
-                    stats.heap_returned_bytes += r.returned_bytes;
-                    auto ms = std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - started)
-                                  .count();
-                    char took[32];
-                    std::snprintf(took, sizeof took, "%.1f ms", ms);
-                    log::info("heap: gave " + megabytes(r.returned_bytes) +
-                              " of freed memory back to the system (" + megabytes(r.idle_bytes) +
-                              " was resident but unused; took " + took + ")");
-                }
+                trim_and_report(threshold, st->left_idle, stats);
                 st->busy.store(false);
             });
         }
