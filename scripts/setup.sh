@@ -31,7 +31,18 @@ fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "setup: installing ${missing[*]}" >&2
+echo "setup: installing ${#missing[@]} packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
+echo "setup: apt-get update" >&2
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# One line per package as apt configures it, so a minute of work is not silent.
+echo "setup: apt-get install (this can take a few minutes on a fresh machine)" >&2
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" |
+  grep --line-buffered '^Setting up ' | sed -u 's/^/setup:   /' >&2 || true
+for pkg in "${missing[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || {
+    echo "setup: $pkg did not install; run: apt-get install $pkg" >&2
+    exit 1
+  }
+done
+echo "setup: done" >&2

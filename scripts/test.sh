@@ -14,14 +14,11 @@ scripts/setup.sh build test
 step "npm packages for the end-to-end clients"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-step "core/ includes no Asio, Beast or sqlite3"
-if grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h)' core/; then
-  echo "core/ must stay pure: the includes above belong in server/ or storage/" >&2
-  exit 1
-fi
+step "layers: core/ is pure, server/ includes follow app -> gateway -> integrations -> transport -> ops"
+scripts/check-layers.sh
 
 step "clang-format (the repo's .clang-format)"
-find core storage server tests \( -name node_modules -prune \) -o \( -name '*.cpp' -o -name '*.hpp' \) -print |
+find core storage server tests \( -name node_modules -prune \) -o \( -name '*.cpp' -o -name '*.hpp' -o -name '*.ipp' \) -print |
   xargs clang-format --dry-run --Werror
 
 for preset in dev asan; do

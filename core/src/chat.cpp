@@ -242,7 +242,7 @@ void on_broadcast(request const& r, chat_options const& opt)
         text = optional_string(r.body, "data");
     if (!text)
         bad_request("missing required field 'message' (or 'data')");
-    auto payload = message_text(std::move(*text), opt.max_message_bytes);
+    auto payload = message_text(std::move(*text), opt.max_text_bytes);
     if (auto ids = r.db.connection_ids(); !ids->empty())
         r.out.post(std::move(ids), std::move(payload));
 }
@@ -278,7 +278,7 @@ void on_join_room(request const& r, chat_options const& opt, epoch_ms now)
 void on_send_message(request const& r, chat_options const& opt, epoch_ms now)
 {
     auto room_id = room_id_field(r.body);
-    auto text = message_text(required_string(r.body, "message"), opt.max_message_bytes);
+    auto text = message_text(required_string(r.body, "message"), opt.max_text_bytes);
     require_member(r, room_id);
     auto self = caller_member(r);
     auto stored = r.db.append_message(room_id, r.caller(), self.name, text, now);

@@ -2,7 +2,8 @@
 
 #include <vector>
 
-#include "api_definition.hpp"
+#include "gateway/api_definition.hpp"
+#include "integrations/http_integration.hpp"
 
 using namespace chatd::server;
 

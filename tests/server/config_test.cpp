@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "config.hpp"
+#include "ops/config.hpp"
 
 using namespace chatd::server;
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "recipient_cache.hpp"
+#include "gateway/recipient_cache.hpp"
 
 using chatd::server::recipient_cache;
 

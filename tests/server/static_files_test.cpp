@@ -4,8 +4,8 @@
 #include <fstream>
 #include <random>
 
-#include "management_api.hpp"
-#include "static_files.hpp"
+#include "gateway/management_api.hpp"
+#include "transport/static_files.hpp"
 
 using namespace chatd::server;
 namespace fs = std::filesystem;

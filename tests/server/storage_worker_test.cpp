@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "storage_worker.hpp"
+#include "integrations/storage_worker.hpp"
 
 using namespace chatd::server;
 namespace core = chatd::core;

@@ -6,41 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "ws_protocol.hpp"
+#include "transport/ws_protocol.hpp"
+#include "ws_frames.hpp"
 
 using namespace chatd::server::ws;
 using item = frame_reader::item;
+using chatd::test::client_frame;
 
 namespace {
-
-/// One client frame: masked (unless told), with the given first byte and payload.
-std::vector<unsigned char> client_frame(unsigned char first,
-                                        std::string const& payload,
-                                        bool masked = true,
-                                        std::uint64_t claimed = UINT64_MAX,
-                                        std::array<unsigned char, 4> mask = {
-                                            0x37, 0xfa, 0x21, 0x3d})
-{
-    std::uint64_t len = claimed == UINT64_MAX ? payload.size() : claimed;
-    std::vector<unsigned char> f{first};
-    unsigned char m = masked ? 0x80 : 0;
-    if (len < 126) {
-        f.push_back(static_cast<unsigned char>(m | len));
-    } else if (len < 65536) {
-        f.push_back(m | 126);
-        f.push_back(static_cast<unsigned char>(len >> 8));
-        f.push_back(static_cast<unsigned char>(len));
-    } else {
-        f.push_back(m | 127);
-        for (int i = 7; i >= 0; --i)
-            f.push_back(static_cast<unsigned char>(len >> (8 * i)));
-    }
-    if (masked)
-        f.insert(f.end(), mask.begin(), mask.end());
-    for (std::size_t i = 0; i < payload.size(); ++i)
-        f.push_back(static_cast<unsigned char>(payload[i]) ^ (masked ? mask[i % 4] : 0));
-    return f;
-}
 
 std::vector<unsigned char> cat(std::vector<std::vector<unsigned char>> const& parts)
 {

@@ -17,7 +17,7 @@ struct chat_options
 {
     /// Largest `message` in bytes of UTF-8: long enough for any chat line, small enough that
     /// a frame with metadata stays well under API Gateway's 32 KB frame limit.
-    std::size_t max_message_bytes = 8192;
+    std::size_t max_text_bytes = 8192;
 
     /// Messages sent with `joined`: enough to fill a screen; older ones come via getMessages.
     std::size_t recent_on_join = 20;

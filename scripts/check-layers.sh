@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The include rules that keep chatd's layers apart; prints each include that breaks one and
+# exits 1, or exits 0 when there is none. scripts/test.sh runs it on the repository; give
+# another root as $1 to check a copy.
+#
+#   core/      no Asio, Beast, SQLite or OpenSSL: the chat logic and API Gateway's event shapes
+#   server/    app -> gateway -> integrations -> transport -> ops -> core, storage
+#              a layer includes its own headers and those of the layers below it, by
+#              "layer/file.hpp"; ops includes no networking (Asio, Beast, OpenSSL) and
+#              transport no storage.
+set -uo pipefail
+root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+layers=(ops transport integrations gateway app)
+status=0
+
+rank() {
+    local i
+    for i in "${!layers[@]}"; do
+        [ "${layers[$i]}" = "$1" ] && { echo "$i"; return; }
+    done
+    echo -1
+}
+
+complain() {
+    echo "$1: $2" >&2
+    status=1
+}
+
+# core/ stays pure.
+while IFS= read -r hit; do
+    complain "${hit%%:*}" "core/ must not include Asio, Beast, SQLite or OpenSSL (${hit#*:})"
+done < <(cd "$root" && grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h|openssl/)' core/ |
+    cut -d: -f1,3-)
+
+for layer in "${layers[@]}"; do
+    own=$(rank "$layer")
+    while IFS= read -r file; do
+        rel="${file#"$root"/}"
+        while IFS= read -r line; do
+            target=$(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/p' <<<"$line")
+            if [ -n "$target" ]; then
+                dir="${target%%/*}"
+                if [ "$dir" = "$target" ]; then
+                    complain "$rel" "include \"$target\" by its layer's folder (\"$layer/$target\")"
+                    continue
+                fi
+                theirs=$(rank "$dir")
+                if [ "$theirs" -lt 0 ]; then
+                    complain "$rel" "\"$target\" is in no layer of server/"
+                elif [ "$theirs" -gt "$own" ]; then
+                    complain "$rel" "$layer must not include $dir (\"$target\"): the arrows run app -> gateway -> integrations -> transport -> ops"
+                fi
+                continue
+            fi
+            system=$(sed -nE 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*<([^>]+)>.*/\1/p' <<<"$line")
+            case "$layer:$system" in
+            ops:boost/asio* | ops:boost/beast* | ops:openssl/*)
+                complain "$rel" "ops must not use networking (<$system>): that is transport's" ;;
+            transport:sqlite3.h | transport:chatd/storage/*)
+                complain "$rel" "transport must not use storage (<$system>): that is integrations'" ;;
+            esac
+        done < <(grep -E '^[[:space:]]*#[[:space:]]*include' "$file")
+    done < <(find "$root/server/$layer" -name '*.hpp' -o -name '*.cpp' -o -name '*.ipp' | sort)
+done
+
+# Every server source is in a layer.
+while IFS= read -r file; do
+    complain "${file#"$root"/}" "server/ sources live in one of: ${layers[*]}"
+done < <(find "$root/server" -mindepth 2 \( -name '*.hpp' -o -name '*.cpp' -o -name '*.ipp' \) |
+    grep -vE "/server/($(IFS='|'; echo "${layers[*]}"))/")
+
+[ $status -eq 0 ] && echo "layers: every include follows the arrows"
+exit $status

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chatd/core/event.hpp>
+#include <chatd/core/outcome.hpp>
+
+#include <functional>
+#include <string>
+
+namespace chatd::server {
+
+/// How an integration call ended, as API Gateway tells them apart.
+struct invocation_result
+{
+    enum class status
+    {
+        ok,
+        function_error,
+        timeout
+    };
+
+    status st = status::ok;
+    core::outcome out; ///< meaningful when st == ok
+    std::string error; ///< why, for the log, when st != ok
+};
+
+/// A route's backend: the built-in chat app, or an HTTP endpoint (http_integration). Mirrors a
+/// Lambda-proxy integration: one event in, one result out.
+class integration
+{
+public:
+    using completion = std::function<void(invocation_result)>;
+
+    virtual ~integration() = default;
+
+    /// Start handling `ev`. Called on the I/O thread; must not block it. `done` may be called
+    /// on any thread, exactly once.
+    virtual void invoke(core::event ev, completion done) = 0;
+};
+
+} // namespace chatd::server

@@ -1,0 +1,377 @@
+#include "transport/ws_protocol.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace chatd::server::ws {
+namespace {
+
+bool is_base64_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+/// XOR `n` bytes with the 4-byte mask, starting `offset` bytes into it; eight at a time.
+void unmask(unsigned char* d,
+            std::size_t n,
+            std::array<unsigned char, 4> const& mask,
+            std::size_t offset)
+{
+    std::array<unsigned char, 8> key{};
+    for (std::size_t k = 0; k < key.size(); ++k)
+        key[k] = mask[(offset + k) & 3];
+    std::uint64_t key64 = 0;
+    std::memcpy(&key64, key.data(), sizeof key64);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, d + i, sizeof w);
+        w ^= key64;
+        std::memcpy(d + i, &w, sizeof w);
+    }
+    for (; i < n; ++i)
+        d[i] ^= key[i & 7];
+}
+
+} // namespace
+
+bool valid_client_key(std::string_view key)
+{
+    // 16 bytes in base64: 22 characters and "==".
+    return key.size() == 24 && key.substr(22) == "==" &&
+           std::all_of(key.begin(), key.begin() + 22, is_base64_char);
+}
+
+std::string accept_key(std::string_view client_key)
+{
+    static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    std::string input;
+    input.reserve(client_key.size() + guid.size());
+    input.append(client_key).append(guid);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr);
+    unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+    auto len = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_len));
+    return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(len));
+}
+
+bool valid_utf8(std::string_view s)
+{
+    auto const* p = reinterpret_cast<unsigned char const*>(s.data());
+    std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+        // ASCII runs eight bytes at a time.
+        if (i + 8 <= n) {
+            std::uint64_t w = 0;
+            std::memcpy(&w, p + i, sizeof w);
+            if ((w & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        // Unicode's table of well-formed sequences: the allowed range of the second byte
+        // depends on the first; later bytes are 80..BF.
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c == 0xE0)
+            len = 3, lo = 0xA0;
+        else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+            len = 3;
+        else if (c == 0xED)
+            len = 3, hi = 0x9F; // no surrogates
+        else if (c == 0xF0)
+            len = 4, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3)
+            len = 4;
+        else if (c == 0xF4)
+            len = 4, hi = 0x8F; // nothing above U+10FFFF
+        else
+            return false;
+        if (i + len > n)
+            return false;
+        if (p[i + 1] < lo || p[i + 1] > hi)
+            return false;
+        for (std::size_t k = 2; k < len; ++k)
+            if (p[i + k] < 0x80 || p[i + k] > 0xBF)
+                return false;
+        i += len;
+    }
+    return true;
+}
+
+bool valid_close_code(unsigned code)
+{
+    if (code >= 3000 && code <= 4999)
+        return true;
+    switch (code) {
+    case 1000:
+    case 1001:
+    case 1002:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+    case 1010:
+    case 1011:
+    case 1012:
+    case 1013:
+    case 1014:
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::size_t write_header(unsigned char* out, bool fin, std::uint8_t opcode, std::size_t size)
+{
+    out[0] = static_cast<unsigned char>((fin ? 0x80 : 0) | opcode);
+    if (size < 126) {
+        out[1] = static_cast<unsigned char>(size);
+        return 2;
+    }
+    if (size < 65536) {
+        out[1] = 126;
+        out[2] = static_cast<unsigned char>(size >> 8);
+        out[3] = static_cast<unsigned char>(size);
+        return 4;
+    }
+    out[1] = 127;
+    auto v = static_cast<std::uint64_t>(size);
+    for (int i = 0; i < 8; ++i)
+        out[2 + i] = static_cast<unsigned char>(v >> (8 * (7 - i)));
+    return 10;
+}
+
+std::string text_frame(std::string_view payload)
+{
+    unsigned char header[max_header_bytes];
+    auto n = write_header(header, true, op_text, payload.size());
+    std::string frame;
+    frame.reserve(n + payload.size());
+    frame.append(reinterpret_cast<char const*>(header), n).append(payload);
+    return frame;
+}
+
+std::string close_payload(unsigned code, std::string_view reason)
+{
+    std::string p;
+    p.reserve(2 + reason.size());
+    p.push_back(static_cast<char>((code >> 8) & 0xff));
+    p.push_back(static_cast<char>(code & 0xff));
+    // A control frame carries at most 125 bytes: the reason gets 123 of them.
+    p.append(reason.substr(0, 123));
+    return p;
+}
+
+void frame_reader::refuse(item& out, unsigned code, char const* reason, bool fatal)
+{
+    out.kind = item::refused;
+    out.code = code;
+    out.payload = reason;
+    out.fatal = fatal;
+    // Whatever follows is not delivered: the connection is closing.
+    discard_ = true;
+    failed_ = fatal;
+    skip_ = true;
+    in_message_ = false;
+    message_.clear();
+    message_.shrink_to_fit();
+}
+
+bool frame_reader::header_complete(item& out)
+{
+    auto b0 = header_[0];
+    auto b1 = header_[1];
+    fin_ = (b0 & 0x80) != 0;
+    opcode_ = b0 & 0x0f;
+    bool masked = (b1 & 0x80) != 0;
+    std::uint64_t len = b1 & 0x7f;
+    std::size_t pos = 2;
+    if (len == 126) {
+        len = (std::uint64_t{header_[2]} << 8) | header_[3];
+        pos = 4;
+    } else if (len == 127) {
+        len = 0;
+        for (std::size_t k = 0; k < 8; ++k)
+            len = (len << 8) | header_[2 + k];
+        pos = 10;
+    }
+    if (masked)
+        std::copy_n(header_.begin() + static_cast<std::ptrdiff_t>(pos), 4, mask_.begin());
+    header_have_ = 0;
+    header_need_ = 2;
+    in_payload_ = true;
+    remaining_ = len;
+    mask_offset_ = 0;
+    skip_ = discard_;
+
+    // RFC 6455 section 5.2 and 5.5: the rules every frame must follow.
+    if (b0 & 0x70) {
+        refuse(out, 1002, "Protocol error: reserved bits set (no extension was negotiated)", true);
+        return false;
+    }
+    if (!masked) {
+        refuse(out, 1002, "Protocol error: client frames must be masked", true);
+        return false;
+    }
+    if (len >> 63) {
+        refuse(out, 1002, "Protocol error: invalid payload length", true);
+        return false;
+    }
+    if (opcode_ & 0x8) {
+        if (opcode_ != op_close && opcode_ != op_ping && opcode_ != op_pong) {
+            refuse(out, 1002, "Protocol error: unknown opcode", true);
+            return false;
+        }
+        if (!fin_) {
+            refuse(out, 1002, "Protocol error: fragmented control frame", true);
+            return false;
+        }
+        if (len > 125) {
+            refuse(out, 1002, "Protocol error: control frame payload over 125 bytes", true);
+            return false;
+        }
+        skip_ = false;
+        control_.clear();
+        return true;
+    }
+    if (opcode_ != op_continuation && opcode_ != op_text && opcode_ != op_binary) {
+        refuse(out, 1002, "Protocol error: unknown opcode", true);
+        return false;
+    }
+    if (discard_)
+        return true;
+    if (opcode_ == op_continuation && !in_message_) {
+        refuse(out, 1002, "Protocol error: continuation frame with no message to continue", true);
+        return false;
+    }
+    if (opcode_ != op_continuation && in_message_) {
+        refuse(out, 1002, "Protocol error: new message before the previous one ended", true);
+        return false;
+    }
+    // contract(binary-frame): binary frames are not supported -> close 1003.
+    if (opcode_ == op_binary) {
+        refuse(out, 1003, "Binary frames are not supported", false);
+        return false;
+    }
+    // contract(frame-size, message-size): a frame over 32 KB or a message over 128 KB -> 1009.
+    if (len > max_frame_ || message_.size() + len > max_message_) {
+        refuse(out, 1009, "Message too big", false);
+        return false;
+    }
+    in_message_ = true;
+    return true;
+}
+
+void frame_reader::frame_complete(item& out)
+{
+    in_payload_ = false;
+    if (skip_)
+        return;
+    switch (opcode_) {
+    case op_ping:
+        out.kind = item::ping;
+        out.payload = std::move(control_);
+        control_.clear();
+        return;
+    case op_pong:
+        out.kind = item::pong;
+        control_.clear();
+        return;
+    case op_close: {
+        if (control_.empty()) {
+            out.kind = item::close;
+            out.code = 1005; // no status code in the frame
+            out.payload.clear();
+            return;
+        }
+        if (control_.size() == 1)
+            return refuse(out, 1002, "Protocol error: close frame with a 1-byte payload", true);
+        auto code = (unsigned{static_cast<unsigned char>(control_[0])} << 8) |
+                    static_cast<unsigned char>(control_[1]);
+        if (!valid_close_code(code))
+            return refuse(out, 1002, "Protocol error: invalid close code", true);
+        auto reason = std::string_view(control_).substr(2);
+        if (!valid_utf8(reason))
+            return refuse(out, 1007, "Invalid UTF-8 in the close reason", true);
+        out.kind = item::close;
+        out.code = code;
+        out.payload = std::string(reason);
+        control_.clear();
+        return;
+    }
+    default:
+        if (!fin_)
+            return; // more frames of this message follow
+        in_message_ = false;
+        if (!valid_utf8(message_))
+            return refuse(out, 1007, "Invalid UTF-8 in a text frame", false);
+        out.kind = item::message;
+        out.payload = std::move(message_);
+        message_ = std::string();
+        return;
+    }
+}
+
+std::size_t frame_reader::parse(unsigned char const* p, std::size_t n, item& out)
+{
+    out.kind = item::none;
+    if (failed_)
+        return n; // the stream is no longer frames
+    std::size_t i = 0;
+    while (i < n) {
+        if (!in_payload_) {
+            while (i < n && header_have_ < header_need_) {
+                header_[header_have_++] = p[i++];
+                if (header_have_ == 2) {
+                    auto len7 = header_[1] & 0x7f;
+                    header_need_ = 2 +
+                                   (len7 == 126   ? 2
+                                    : len7 == 127 ? 8
+                                                  : 0) +
+                                   ((header_[1] & 0x80) ? 4 : 0);
+                }
+            }
+            if (header_have_ < header_need_)
+                return i;
+            if (!header_complete(out))
+                return failed_ ? n : i;
+            if (remaining_ == 0) {
+                frame_complete(out);
+                if (out.kind != item::none)
+                    return i;
+                continue;
+            }
+        }
+        auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, n - i));
+        if (!skip_) {
+            auto& dst = (opcode_ & 0x8) ? control_ : message_;
+            auto at = dst.size();
+            dst.append(reinterpret_cast<char const*>(p + i), take);
+            unmask(reinterpret_cast<unsigned char*>(dst.data()) + at, take, mask_, mask_offset_);
+        }
+        mask_offset_ = (mask_offset_ + take) & 3;
+        remaining_ -= take;
+        i += take;
+        if (remaining_ == 0) {
+            frame_complete(out);
+            if (out.kind != item::none)
+                return i;
+        }
+    }
+    return i;
+}
+
+} // namespace chatd::server::ws
