@@ -17,6 +17,9 @@ step "npm packages for the end-to-end clients"
 step "layers: core/ is pure, server/ includes follow app -> gateway -> integrations -> transport -> ops"
 scripts/check-layers.sh
 
+step "contract references: every contract(...) tag and § names a heading of docs/contract.md"
+python3 scripts/check-contract-refs.py
+
 step "clang-format (the repo's .clang-format)"
 find core storage server tests \( -name node_modules -prune \) -o \( -name '*.cpp' -o -name '*.hpp' -o -name '*.ipp' \) -print |
   xargs clang-format --dry-run --Werror
@@ -31,8 +34,13 @@ done
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
+# ctest keeps a test's output until it ends; the two slow ones (a minute or more each) run
+# verbosely afterwards so their progress lines show as they happen.
+slow='^(bench\.smoke|docker\.recipe)$'
 for preset in dev asan; do
   step "tests: $preset"
-  ctest --preset "$preset" || status=1
+  ctest --preset "$preset" -E "$slow" || status=1
+  step "tests: $preset, the slow ones with their progress"
+  ctest --preset "$preset" -R "$slow" -V || status=1
 done
 exit $status

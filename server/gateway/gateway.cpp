@@ -180,6 +180,11 @@ net::awaitable<std::optional<http_response>> gateway::connect(http_request const
         co_return shutting_down(v);
     if (auto refused = bad_handshake(req))
         co_return refused;
+    auto accept = ws::accept_key(req[http::field::sec_websocket_key]);
+    if (!accept) {
+        log::error("cannot compute Sec-WebSocket-Accept: OpenSSL's SHA-1 failed");
+        co_return text_response(v, http::status::internal_server_error, "Internal server error\n");
+    }
 
     core::connection_info info;
     info.connection_id = registry_.new_id(ids_);
@@ -196,8 +201,7 @@ net::awaitable<std::optional<http_response>> gateway::connect(http_request const
         co_return std::move(decision.refusal);
     auto session = std::make_shared<ws_session>(
         std::move(stream), *this, std::move(info), options_.session_limits);
-    session->start(std::string(req[http::field::sec_websocket_key]),
-                   std::move(decision.subprotocol));
+    session->start(*accept, std::move(decision.subprotocol));
     co_return std::nullopt;
 }
 

@@ -161,8 +161,24 @@ void storage_worker::run_batch(std::vector<std::unique_ptr<storage_task>> tasks)
     finish();
     // Under steady load the log may never find a moment to start over (see checkpointer):
     // past its limit, start it over here, after this batch's results are on their way.
-    if (checkpointer_ && checkpointer_->log_too_long() && store_.restart_log())
-        checkpointer_->log_restarted();
+    restart_log_if_long();
+}
+
+void storage_worker::restart_log_if_long()
+{
+    if (!checkpointer_ || !checkpointer_->log_too_long())
+        return;
+    try {
+        if (store_.restart_log()) {
+            checkpointer_->log_restarted();
+            restart_error_.clear();
+        }
+    } catch (std::exception const& e) {
+        if (restart_error_ != e.what()) {
+            restart_error_ = e.what();
+            log::error("storage: cannot start the write-ahead log over: " + restart_error_);
+        }
+    }
 }
 
 bool storage_worker::attempt(std::vector<std::unique_ptr<storage_task>>& batch,

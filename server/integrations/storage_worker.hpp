@@ -75,8 +75,13 @@ private:
                  std::vector<std::string>& errors,
                  bool isolate);
 
+    /// Past the checkpointer's limit, start the write-ahead log over; a failure that is not
+    /// "busy" is logged (once until it changes) and tried again after the next batch.
+    void restart_log_if_long();
+
     storage::sqlite_store store_;
     std::unique_ptr<storage::checkpointer> checkpointer_; ///< none for ":memory:"
+    std::string restart_error_; ///< the last restart_log failure logged, until one succeeds
     metrics& stats_;
     net::any_io_executor completions_;
     std::size_t max_queue_;

@@ -45,7 +45,7 @@ bool valid_client_key(std::string_view key)
            std::all_of(key.begin(), key.begin() + 22, is_base64_char);
 }
 
-std::string accept_key(std::string_view client_key)
+std::optional<std::string> accept_key(std::string_view client_key)
 {
     static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     std::string input;
@@ -53,9 +53,12 @@ std::string accept_key(std::string_view client_key)
     input.append(client_key).append(guid);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int digest_len = 0;
-    EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr);
+    if (EVP_Digest(input.data(), input.size(), digest, &digest_len, EVP_sha1(), nullptr) != 1)
+        return std::nullopt;
     unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
     auto len = EVP_EncodeBlock(encoded, digest, static_cast<int>(digest_len));
+    if (len <= 0)
+        return std::nullopt;
     return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(len));
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,9 @@ enum opcode : std::uint8_t
 /// Sec-WebSocket-Key is well-formed: base64 of 16 bytes (RFC 6455 section 4.2.1).
 bool valid_client_key(std::string_view key);
 
-/// Sec-WebSocket-Accept for a client key (RFC 6455 section 4.2.2).
-std::string accept_key(std::string_view client_key);
+/// Sec-WebSocket-Accept for a client key (RFC 6455 section 4.2.2); nothing when OpenSSL
+/// cannot compute the SHA-1 (out of memory, or a build that disables it).
+std::optional<std::string> accept_key(std::string_view client_key);
 
 /// Whole-string UTF-8 check: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool valid_utf8(std::string_view s);

@@ -47,10 +47,10 @@ public:
 
     basic_ws_session(Stream stream, session_events& events, core::connection_info info, limits lim);
 
-    /// Send the 101 for a handshake already checked (ws::valid_client_key) and whose $connect
-    /// succeeded. Once it is written on_open is called and reading starts; if it cannot be
-    /// written, on_close.
-    void start(std::string_view client_key, std::optional<std::string> subprotocol);
+    /// Send the 101 for a handshake already checked and whose $connect succeeded; `accept` is
+    /// its Sec-WebSocket-Accept (ws::accept_key). Once it is written on_open is called and
+    /// reading starts; if it cannot be written, on_close.
+    void start(std::string_view accept, std::optional<std::string> subprotocol);
 
     post_status deliver(std::shared_ptr<std::string const> payload) override;
     post_status deliver_frame(std::shared_ptr<std::string const> const& frame,

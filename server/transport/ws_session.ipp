@@ -52,14 +52,14 @@ basic_ws_session<Stream>::basic_ws_session(Stream stream,
 {}
 
 template <class Stream>
-void basic_ws_session<Stream>::start(std::string_view client_key,
+void basic_ws_session<Stream>::start(std::string_view accept,
                                      std::optional<std::string> subprotocol)
 {
     handshake_ = "HTTP/1.1 101 Switching Protocols\r\n"
                  "Upgrade: websocket\r\n"
                  "Connection: Upgrade\r\n"
                  "Sec-WebSocket-Accept: ";
-    handshake_.append(ws::accept_key(client_key)).append("\r\n");
+    handshake_.append(accept).append("\r\n");
     // contract(subprotocol): only the $connect result's Sec-WebSocket-Protocol reaches the 101.
     if (subprotocol && ws_session_detail::header_safe(*subprotocol))
         handshake_.append("Sec-WebSocket-Protocol: ").append(*subprotocol).append("\r\n");

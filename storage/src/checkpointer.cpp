@@ -20,7 +20,7 @@ checkpointer::checkpointer(std::string const& path,
         throw core::store_error("checkpointer: cannot open '" + path + "': " + why);
     }
     detail::db_ptr db(raw);
-    sqlite3_busy_timeout(raw, 1000);
+    detail::check(raw, sqlite3_busy_timeout(raw, 1000), "checkpointer: busy timeout");
     // A connection learns that the file is in WAL mode, and opens the log, only when it first
     // reads it. Until then a checkpoint on it does nothing and still reports success.
     detail::exec(raw, "SELECT count(*) FROM sqlite_schema");

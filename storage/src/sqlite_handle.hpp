@@ -29,6 +29,14 @@ using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_closer>;
     throw core::store_error(std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
+/// Throws store_error when an SQLite call that returns a result code did not succeed.
+inline void check(sqlite3* db, int rc, std::string_view what)
+{
+    if (rc != SQLITE_OK)
+        throw core::store_error(std::string(what) + ": " + sqlite3_errstr(rc) +
+                                (db ? std::string(" (") + sqlite3_errmsg(db) + ")" : ""));
+}
+
 /// Run SQL with no results (schema, pragmas); throws store_error.
 inline void exec(sqlite3* db, char const* sql)
 {

@@ -244,8 +244,8 @@ detail::db_ptr open_db(std::string const& path, durability d)
     if (rc != SQLITE_OK)
         throw core::store_error("cannot open database '" + path +
                                 "': " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-    sqlite3_extended_result_codes(raw, 1);
-    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    detail::check(raw, sqlite3_extended_result_codes(raw, 1), "sqlite: extended result codes");
+    detail::check(raw, sqlite3_busy_timeout(raw, busy_timeout_ms), "sqlite: busy timeout");
     detail::exec(raw, "PRAGMA journal_mode = WAL");
     detail::exec(
         raw, d == durability::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
@@ -268,7 +268,9 @@ sqlite_store::~sqlite_store() = default;
 
 void sqlite_store::disable_auto_checkpoint(std::int64_t wal_limit)
 {
-    sqlite3_wal_autocheckpoint(impl_->db.get(), 0);
+    detail::check(impl_->db.get(),
+                  sqlite3_wal_autocheckpoint(impl_->db.get(), 0),
+                  "sqlite: turning automatic checkpoints off");
     auto pragma = "PRAGMA journal_size_limit = " + std::to_string(wal_limit);
     detail::exec(impl_->db.get(), pragma.c_str());
 }
@@ -278,10 +280,14 @@ bool sqlite_store::restart_log()
     // Without waiting: if the checkpointer is busy copying, the caller tries again later
     // rather than holding up the transactions queued behind it.
     auto* db = impl_->db.get();
-    sqlite3_busy_timeout(db, 0);
+    detail::check(db, sqlite3_busy_timeout(db, 0), "sqlite: busy timeout");
     int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
-    sqlite3_busy_timeout(db, busy_timeout_ms);
-    return rc == SQLITE_OK;
+    detail::check(db, sqlite3_busy_timeout(db, busy_timeout_ms), "sqlite: busy timeout");
+    // BUSY (any extended form): a checkpoint or a reader is in the way, which is expected.
+    if ((rc & 0xff) == SQLITE_BUSY)
+        return false;
+    detail::check(db, rc, "sqlite: restarting the write-ahead log");
+    return true;
 }
 
 int sqlite_store::schema_version()

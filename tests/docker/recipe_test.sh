@@ -14,7 +14,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dockerfile="$repo/docker/Dockerfile"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { printf '== %s\n' "$*"; }
+step() { printf '== [%3ds] %s\n' "$SECONDS" "$*"; }
 
 if [ "$(id -u)" -ne 0 ]; then
   # chroot and debootstrap need root: use sudo when it needs no password, as setup.sh does.
@@ -47,7 +47,7 @@ for ignored in '**/build' '**/node_modules' '**/*.db' '.git'; do
   grep -qxF "$ignored" "$repo/.dockerignore" || fail ".dockerignore must exclude $ignored"
 done
 
-step "build stage: docker/image.sh build"
+step "build stage: docker/image.sh build (a Release build of chatd, about a minute)"
 out=$(mktemp -d)
 root=""
 pid=""
@@ -64,6 +64,7 @@ trap cleanup EXIT
 step "runtime stage in a debootstrap root"
 base="${CHATD_DOCKER_ROOT_CACHE:-$repo/build/docker-root-base}"
 if [ ! -x "$base/bin/sh" ] || [ ! -f "$base/.chatd-complete" ]; then
+  step "debootstrap --variant=minbase bookworm into $base (first run only, a minute or two)"
   rm -rf "$base"
   mkdir -p "$(dirname "$base")"
   timeout 600 debootstrap --variant=minbase bookworm "$base" >/dev/null
@@ -76,6 +77,7 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 mkdir -p "$root/tmp/chatd-image/scripts" "$root/tmp/chatd-image/docker"
 cp "$repo/scripts/setup.sh" "$repo/scripts/apt-packages.txt" "$root/tmp/chatd-image/scripts/"
 cp "$repo/docker/image.sh" "$root/tmp/chatd-image/docker/"
+step "docker/image.sh runtime inside the root (installs the runtime packages)"
 timeout 900 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   bash -c '/tmp/chatd-image/docker/image.sh runtime && rm -rf /tmp/chatd-image' >/dev/null
 cp -a "$out/opt/chatd" "$root/opt/chatd"

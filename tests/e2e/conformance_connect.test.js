@@ -1,4 +1,4 @@
-// Conformance, contract §3: $connect decides the handshake. Each test is named after the rule.
+// Conformance, docs/contract.md §3: $connect decides the handshake. Each test is named after the rule.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';

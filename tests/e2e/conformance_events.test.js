@@ -1,4 +1,4 @@
-// Conformance, contract §1: the events chatd hands an integration, field by field, and the
+// Conformance, docs/contract.md §1: the events chatd hands an integration, field by field, and the
 // --event-log that shows them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

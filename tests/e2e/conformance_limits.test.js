@@ -1,4 +1,4 @@
-// Conformance, contract §5-§7: frame and message limits, timeouts, close codes seen by
+// Conformance, docs/contract.md §5-§7: frame and message limits, timeouts, close codes seen by
 // $disconnect, and the management API's rules.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

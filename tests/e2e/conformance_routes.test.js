@@ -1,4 +1,4 @@
-// Conformance, contract §2 (route selection) and §4 (route responses and error frames).
+// Conformance, docs/contract.md §2 (route selection) and §4 (route responses and error frames).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startChatd, Client, tempDir } from './lib.js';

@@ -41,6 +41,9 @@ test('/metrics counts connections, routes, management calls, storage and integra
     assert.equal(m['chatd_messages_in_total{route="sendMessage"}'], 5);
     assert.equal(m['chatd_messages_in_total{route="joinRoom"}'], 2);
     assert.equal(m['chatd_messages_in_total{route="$default"}'], 1);
+    // $connect and $disconnect are not frames a client sent: they have no messages_in series.
+    assert.equal(m['chatd_messages_in_total{route="$connect"}'], undefined);
+    assert.equal(m['chatd_messages_in_total{route="$disconnect"}'], undefined);
     // Every stored event went through a committed transaction.
     assert.ok(m.chatd_sqlite_commit_seconds_count >= 1);
     assert.ok(m.chatd_sqlite_batch_events_sum >= 2 + 1 + 2 + 5);

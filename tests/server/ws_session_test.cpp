@@ -57,7 +57,7 @@ struct recorder final : session_events
     std::vector<std::pair<int, std::string>> closes;
 };
 
-constexpr char const* client_key = "dGhlIHNhbXBsZSBub25jZQ==";
+constexpr char const* accept_value = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 
 struct fixture
 {
@@ -104,7 +104,7 @@ struct fixture
     /// Start the session and complete its handshake; the 101 is taken off `written`.
     void open()
     {
-        s->start(client_key, std::nullopt);
+        s->start(accept_value, std::nullopt);
         REQUIRE(run_until([&] { return events.opens == 1; }));
         REQUIRE(wire->written.find("\r\n\r\n") != std::string::npos);
         wire->written.erase(0, wire->written.find("\r\n\r\n") + 4);
@@ -157,10 +157,10 @@ std::vector<unsigned char> cat(std::vector<std::vector<unsigned char>> const& pa
 TEST_CASE("ws_session: the 101 carries the accept key and the subprotocol, then reading starts")
 {
     fixture f;
-    f.s->start(client_key, "chat.v1");
+    f.s->start(accept_value, "chat.v1");
     REQUIRE(f.run_until([&] { return f.events.opens == 1; }));
     CHECK(f.wire->written.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
-    // RFC 6455's own example key and answer.
+    // The accept value computed by the gateway (ws::accept_key), unchanged.
     CHECK(f.wire->written.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") !=
           std::string::npos);
     CHECK(f.wire->written.find("Sec-WebSocket-Protocol: chat.v1\r\n") != std::string::npos);
@@ -172,7 +172,7 @@ TEST_CASE("ws_session: a 101 that cannot be written is reported as a close, once
 {
     fixture f;
     f.wire->room = 10; // the 101 waits for room that never comes
-    f.s->start(client_key, std::nullopt);
+    f.s->start(accept_value, std::nullopt);
     // The handshake timer (200 ms here) closes the stream; the write fails.
     REQUIRE(f.run_until([&] { return !f.events.closes.empty(); }));
     CHECK(f.events.opens == 0);

@@ -43,7 +43,8 @@ public:
 
     /// Between transactions: copy the rest of the WAL into the database file and have the next
     /// transaction start the log from the beginning (a RESTART checkpoint). Does not wait:
-    /// false when a checkpoint or a reader is in the way (try again after the next batch).
+    /// false when a checkpoint or a reader is in the way (try again after the next batch);
+    /// throws store_error on any other failure (an I/O error is not "busy").
     bool restart_log();
 
     /// The schema version this build writes (PRAGMA user_version after migration).
