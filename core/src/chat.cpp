@@ -5,6 +5,7 @@
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -174,21 +175,6 @@ chat_app::chat_app(chat_options options, clock const& clk, id_source& ids)
     , ids_(ids)
 {}
 
-std::vector<std::string> const& chat_app::route_keys()
-{
-    static std::vector<std::string> const keys = {"$connect",
-                                                  "$disconnect",
-                                                  "$default",
-                                                  "sendmessage",
-                                                  "createRoom",
-                                                  "joinRoom",
-                                                  "sendMessage",
-                                                  "leaveRoom",
-                                                  "listRooms",
-                                                  "getMessages"};
-    return keys;
-}
-
 namespace {
 
 std::string known_actions()
@@ -336,7 +322,64 @@ void on_default(request const& r)
                             "'; known actions: " + known_actions()};
 }
 
+/// What a chat action's handler may use besides its request.
+struct action_env
+{
+    chat_options const& options;
+    id_source& ids;
+    epoch_ms now;
+};
+
+/// The chat actions: the one list both route_keys() and handle() read.
+struct chat_action
+{
+    std::string_view key;
+    void (*run)(request const&, action_env const&);
+};
+
+constexpr chat_action actions[] = {
+    {"sendmessage",
+     [](request const& r, action_env const& e) {
+         on_broadcast(r, e.options);
+     }},
+    {"createRoom",
+     [](request const& r, action_env const& e) {
+         on_create_room(r, e.ids, e.now);
+     }},
+    {"joinRoom",
+     [](request const& r, action_env const& e) {
+         on_join_room(r, e.options, e.now);
+     }},
+    {"sendMessage",
+     [](request const& r, action_env const& e) {
+         on_send_message(r, e.options, e.now);
+     }},
+    {"leaveRoom",
+     [](request const& r, action_env const&) {
+         on_leave_room(r);
+     }},
+    {"listRooms",
+     [](request const& r, action_env const&) {
+         on_list_rooms(r);
+     }},
+    {"getMessages",
+     [](request const& r, action_env const& e) {
+         on_get_messages(r, e.options);
+     }},
+};
+
 } // namespace
+
+std::vector<std::string> const& chat_app::route_keys()
+{
+    static std::vector<std::string> const keys = [] {
+        std::vector<std::string> k = {"$connect", "$disconnect", "$default"};
+        for (auto const& a : actions)
+            k.emplace_back(a.key);
+        return k;
+    }();
+    return keys;
+}
 
 outcome chat_app::handle(event const& ev, store& db) const
 {
@@ -375,23 +418,13 @@ outcome chat_app::handle(event const& ev, store& db) const
             ref = std::string(rv->get_string());
         }
         request r{ev, body, ref, db, out};
-        auto now = clock_.now();
-        if (route == "sendmessage")
-            on_broadcast(r, options_);
-        else if (route == "createRoom")
-            on_create_room(r, ids_, now);
-        else if (route == "joinRoom")
-            on_join_room(r, options_, now);
-        else if (route == "sendMessage")
-            on_send_message(r, options_, now);
-        else if (route == "leaveRoom")
-            on_leave_room(r);
-        else if (route == "listRooms")
-            on_list_rooms(r);
-        else if (route == "getMessages")
-            on_get_messages(r, options_);
-        else
+        auto const* found = std::find_if(std::begin(actions),
+                                         std::end(actions),
+                                         [&](chat_action const& a) { return a.key == route; });
+        if (found == std::end(actions))
             on_default(r);
+        else
+            found->run(r, action_env{options_, ids_, clock_.now()});
     } catch (request_error const& e) {
         reply_error(e.code, e.message);
     }

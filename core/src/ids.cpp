@@ -1,3 +1,4 @@
+#include <chatd/core/chars.hpp>
 #include <chatd/core/ids.hpp>
 
 namespace chatd::core {
@@ -5,12 +6,6 @@ namespace {
 
 constexpr std::string_view url_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-bool is_url_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-}
 
 } // namespace
 
@@ -40,7 +35,7 @@ bool is_valid_id(std::string_view id)
     if (id.size() != 16 || id.back() != '=')
         return false;
     for (std::size_t i = 0; i < 15; ++i)
-        if (!is_url_char(id[i]))
+        if (!is_base64url_char(id[i]))
             return false;
     return true;
 }

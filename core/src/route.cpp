@@ -1,3 +1,4 @@
+#include <chatd/core/chars.hpp>
 #include <chatd/core/route.hpp>
 
 #include <boost/json/monotonic_resource.hpp>
@@ -35,12 +36,6 @@ std::optional<std::vector<std::string>> parse_path(std::string_view ref)
         ref.remove_prefix(dot + 1);
     }
     return path;
-}
-
-bool is_path_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
 }
 
 std::string number_text(double d)
@@ -84,7 +79,7 @@ std::optional<selection_expression> selection_expression::parse(std::string_view
             i = close + 1;
         } else {
             auto end = i + 1;
-            while (end < text.size() && is_path_char(text[end]))
+            while (end < text.size() && is_name_char(text[end]))
                 ++end;
             ref = text.substr(i + 1, end - i - 1);
             i = end;

@@ -1,15 +1,11 @@
 #pragma once
 
+#include <chatd/core/utf8.hpp>
+
 #include <cstddef>
 #include <string_view>
 
 namespace chatd::core {
-
-/// True when `s` is well-formed UTF-8.
-bool is_valid_utf8(std::string_view s);
-
-/// Number of code points in well-formed UTF-8 text.
-std::size_t code_points(std::string_view s);
 
 /// roomId rule: 1-64 characters of A-Z a-z 0-9 _ . -
 bool is_valid_room_id(std::string_view s);

@@ -69,7 +69,7 @@ void connection_registry::post_all(core::post_to_connection const& p, core::epoc
     if (ids.empty())
         return;
     if (ids.size() == 1) {
-        if (p.except.empty() || ids.front() != p.except)
+        if (p.is_recipient(ids.front()))
             post(ids.front(), p.data);
         return;
     }
@@ -77,6 +77,7 @@ void connection_registry::post_all(core::post_to_connection const& p, core::epoc
     std::shared_ptr<std::string const> frame;
     if (p.data->size() <= connection::max_frame_out)
         frame = std::make_shared<std::string const>(ws::text_frame(*p.data));
+    // is_recipient(), compared by session rather than by id: the list yields sessions.
     connection const* except = p.except.empty() ? nullptr : find(p.except);
     std::uint64_t posted = 0;
     // (Delivering never ends a connection from inside the call, see connection::abort, so

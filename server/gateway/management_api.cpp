@@ -86,24 +86,110 @@ post_too_large(core::id_source& ids, unsigned version, std::uint64_t length)
                                 std::to_string(max_post_bytes));
 }
 
+namespace {
+
+using response = http::response<http::string_body>;
+
+/// API Gateway says only "Forbidden"; the log says what the API looks like.
+response forbidden(core::id_source& ids, unsigned version, std::string_view stage)
+{
+    log::info("management request refused with 403, as API Gateway would: the API is GET, "
+              "POST or DELETE on /" +
+              std::string(stage) + "/@connections/{connectionId}");
+    return management_error(
+        ids, version, http::status::forbidden, "ForbiddenException", "Forbidden");
+}
+
+/// GetConnection's answer: lower-case keys, ISO-8601 times, userAgent null when absent.
+std::string connection_json(connection_registry::connection_view const& info)
+{
+    json::object identity;
+    identity["sourceIp"] = info.identity.source_ip;
+    if (info.identity.user_agent)
+        identity["userAgent"] = *info.identity.user_agent;
+    else
+        identity["userAgent"] = nullptr;
+    json::object o;
+    o["connectedAt"] = core::format_iso8601(info.connected_at);
+    o["identity"] = std::move(identity);
+    o["lastActiveAt"] = core::format_iso8601(info.last_active);
+    return json::serialize(o);
+}
+
+/// One call on a well-formed connection id: the three verbs of the API.
+struct call
+{
+    connection_registry& connections;
+    core::id_source& ids;
+    unsigned version;
+    std::string const& id;
+
+    response empty(http::status status) const
+    {
+        auto res = base_response(ids, version, status);
+        res.prepare_payload();
+        return res;
+    }
+
+    response gone() const
+    {
+        // contract(gone): 410, x-amzn-ErrorType GoneException, empty body.
+        auto res = base_response(ids, version, http::status::gone);
+        res.set("x-amzn-ErrorType", "GoneException");
+        res.prepare_payload();
+        return res;
+    }
+
+    response post(std::string const& data) const
+    {
+        if (data.size() > max_post_bytes)
+            return post_too_large(ids, version, data.size());
+        switch (connections.post(id, std::make_shared<std::string const>(data))) {
+        case post_status::gone:
+            return gone();
+        case post_status::limit:
+            return management_error(ids,
+                                    version,
+                                    http::status::too_many_requests,
+                                    "LimitExceededException",
+                                    "The client's send buffer is full; it has been disconnected");
+        case post_status::ok:
+            break;
+        }
+        return empty(http::status::ok);
+    }
+
+    response get() const
+    {
+        auto info = connections.get(id);
+        if (!info)
+            return gone();
+        auto res = base_response(ids, version, http::status::ok);
+        res.set(http::field::content_type, "application/json");
+        res.body() = connection_json(*info);
+        res.prepare_payload();
+        return res;
+    }
+
+    response remove() const
+    {
+        return connections.close(id) ? empty(http::status::no_content) : gone();
+    }
+};
+
+} // namespace
+
 http::response<http::string_body> handle_management(connection_registry& connections,
                                                     std::string_view stage,
                                                     core::id_source& ids,
                                                     http::request<http::string_body> const& req)
 {
     auto const v = req.version();
-    auto forbidden = [&] {
-        // API Gateway says only "Forbidden"; the log says what the API looks like.
-        log::info("management request refused with 403, as API Gateway would: the API is GET, "
-                  "POST or DELETE on /" +
-                  std::string(stage) + "/@connections/{connectionId}");
-        return management_error(ids, v, http::status::forbidden, "ForbiddenException", "Forbidden");
-    };
     // contract(management-path): /{stage}/@connections/{id}, percent-decoded (%3D, %40).
     auto segs = decoded_segments(req.target());
     if (!segs || segs->size() != 4 || !(*segs)[0].empty() || (*segs)[1] != stage ||
         (*segs)[2] != "@connections")
-        return forbidden();
+        return forbidden(ids, v, stage);
     auto const& id = (*segs)[3];
     if (!core::is_valid_id(id))
         return management_error(ids,
@@ -111,60 +197,16 @@ http::response<http::string_body> handle_management(connection_registry& connect
                                 http::status::bad_request,
                                 "BadRequestException",
                                 "Invalid connectionId: " + id);
-    auto gone = [&] {
-        // contract(gone): 410, x-amzn-ErrorType GoneException, empty body.
-        auto res = base_response(ids, v, http::status::gone);
-        res.set("x-amzn-ErrorType", "GoneException");
-        res.prepare_payload();
-        return res;
-    };
-
+    call c{connections, ids, v, id};
     switch (req.method()) {
-    case http::verb::post: {
-        if (req.body().size() > max_post_bytes)
-            return post_too_large(ids, v, req.body().size());
-        auto st = connections.post(id, std::make_shared<std::string const>(req.body()));
-        if (st == post_status::gone)
-            return gone();
-        if (st == post_status::limit)
-            return management_error(ids,
-                                    v,
-                                    http::status::too_many_requests,
-                                    "LimitExceededException",
-                                    "The client's send buffer is full; it has been disconnected");
-        auto res = base_response(ids, v, http::status::ok);
-        res.prepare_payload();
-        return res;
-    }
-    case http::verb::get: {
-        auto info = connections.get(id);
-        if (!info)
-            return gone();
-        json::object identity;
-        identity["sourceIp"] = info->identity.source_ip;
-        if (info->identity.user_agent)
-            identity["userAgent"] = *info->identity.user_agent;
-        else
-            identity["userAgent"] = nullptr;
-        json::object o;
-        o["connectedAt"] = core::format_iso8601(info->connected_at);
-        o["identity"] = std::move(identity);
-        o["lastActiveAt"] = core::format_iso8601(info->last_active);
-        auto res = base_response(ids, v, http::status::ok);
-        res.set(http::field::content_type, "application/json");
-        res.body() = json::serialize(o);
-        res.prepare_payload();
-        return res;
-    }
-    case http::verb::delete_: {
-        if (!connections.close(id))
-            return gone();
-        auto res = base_response(ids, v, http::status::no_content);
-        res.prepare_payload();
-        return res;
-    }
+    case http::verb::post:
+        return c.post(req.body());
+    case http::verb::get:
+        return c.get();
+    case http::verb::delete_:
+        return c.remove();
     default:
-        return forbidden();
+        return forbidden(ids, v, stage);
     }
 }
 

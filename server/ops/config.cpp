@@ -1,5 +1,8 @@
 #include "ops/config.hpp"
 
+#include <chatd/core/chars.hpp>
+
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -7,16 +10,21 @@
 #include <functional>
 #include <map>
 #include <string_view>
+#include <variant>
 
 namespace chatd::server {
 namespace {
+
+using setter = std::function<std::optional<std::string>(config&, std::string const&)>;
+using shower = std::function<std::string(config const&)>;
 
 struct option
 {
     char const* flag;
     char const* env;
-    char const* help;
-    std::function<std::optional<std::string>(config&, std::string const&)> set;
+    char const* help; ///< what it means; usage() adds the default
+    setter set;
+    shower shown; ///< the value as a user would write it; nothing for settings that are off
 };
 
 std::optional<std::string>
@@ -53,181 +61,211 @@ to_millis(std::string const& v, std::int64_t lo_ms, std::int64_t hi_ms, std::int
     return std::nullopt;
 }
 
-bool is_stage_name(std::string const& s)
+/// How a setting is named and described.
+struct names
 {
-    if (s.empty() || s.size() > 128)
-        return false;
-    for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
-            return false;
-    return true;
+    char const* flag;
+    char const* env;
+    char const* help;
+};
+
+// Setters, one per kind of value. Each checks the text, stores it, or says what is wrong.
+
+/// Any text but the empty string.
+option text(names n,
+            std::string config::*field,
+            char const* empty_error = "must not be empty",
+            bool off_by_default = false)
+{
+    return {n.flag,
+            n.env,
+            n.help,
+            [=](config& c, std::string const& v) -> std::optional<std::string> {
+                if (v.empty())
+                    return empty_error;
+                c.*field = v;
+                return std::nullopt;
+            },
+            off_by_default ? shower() : [=](config const& c) { return c.*field; }};
+}
+
+/// One of a fixed list of words.
+option one_of(names n, std::string config::*field, std::vector<std::string> words)
+{
+    std::string error = "must be ";
+    for (std::size_t i = 0; i < words.size(); ++i)
+        error += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
+    return {n.flag,
+            n.env,
+            n.help,
+            [=](config& c, std::string const& v) -> std::optional<std::string> {
+                for (auto const& w : words)
+                    if (v == w) {
+                        c.*field = v;
+                        return std::nullopt;
+                    }
+                return error;
+            },
+            [=](config const& c) {
+                return c.*field;
+            }};
+}
+
+/// A whole number of bytes within [lo, hi].
+option bytes(names n, std::size_t config::*field, std::size_t lo, std::size_t hi)
+{
+    return {n.flag,
+            n.env,
+            n.help,
+            [=](config& c, std::string const& v) { return to_number(v, lo, hi, c.*field); },
+            [=](config const& c) {
+                return std::to_string(c.*field);
+            }};
+}
+
+/// Seconds, stored as milliseconds within [lo_ms, hi_ms].
+option seconds(names n, std::int64_t config::*field, std::int64_t lo_ms, std::int64_t hi_ms)
+{
+    return {n.flag,
+            n.env,
+            n.help,
+            [=](config& c, std::string const& v) { return to_millis(v, lo_ms, hi_ms, c.*field); },
+            [=](config const& c) {
+                auto ms = c.*field;
+                auto s = std::to_string(ms / 1000);
+                if (ms % 1000 != 0) {
+                    auto frac = std::to_string(1000 + ms % 1000).substr(1);
+                    s += "." + frac.substr(0, frac.find_last_not_of('0') + 1);
+                }
+                return s;
+            }};
+}
+
+/// Text whose characters all pass `ok`, of a length within [lo, hi].
+option word(names n,
+            std::string config::*field,
+            std::size_t lo,
+            std::size_t hi,
+            bool (*ok)(char),
+            char const* error)
+{
+    return {n.flag,
+            n.env,
+            n.help,
+            [=](config& c, std::string const& v) -> std::optional<std::string> {
+                if (v.size() < lo || v.size() > hi || !std::all_of(v.begin(), v.end(), ok))
+                    return error;
+                c.*field = v;
+                return std::nullopt;
+            },
+            [=](config const& c) {
+                return c.*field;
+            }};
 }
 
 std::vector<option> const& options()
 {
+    using c = config;
+    constexpr bool off = true;
     static std::vector<option> const list = {
-        {"--host",
-         "CHATD_HOST",
-         "address to listen on (default 127.0.0.1; 0.0.0.0 for all)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must not be empty";
-             c.host = v;
-             return std::nullopt;
-         }},
+        text({"--host", "CHATD_HOST", "address to listen on; 0.0.0.0 for all"}, &c::host),
         {"--port",
          "CHATD_PORT",
-         "TCP port (default 8080; 0 picks a free one and prints it)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
+         "TCP port; 0 picks a free one and prints it",
+         [](config& cfg, std::string const& v) -> std::optional<std::string> {
              std::size_t n = 0;
              if (auto err = to_number(v, 0, 65535, n))
                  return err;
-             c.port = static_cast<std::uint16_t>(n);
+             cfg.port = static_cast<std::uint16_t>(n);
              return std::nullopt;
+         },
+         [](config const& cfg) {
+             return std::to_string(cfg.port);
          }},
-        {"--db",
-         "CHATD_DB",
-         "SQLite database file (default chatd.db; :memory: for none)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must not be empty";
-             c.db = v;
-             return std::nullopt;
-         }},
-        {"--durability",
-         "CHATD_DURABILITY",
-         "full: a commit waits for the disk (default); normal: survives a crash of chatd, not "
-         "of the machine, and commits faster",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v != "full" && v != "normal")
-                 return "must be full or normal";
-             c.durability = v;
-             return std::nullopt;
-         }},
-        {"--stage",
-         "CHATD_STAGE",
-         "stage name: ws://HOST:PORT/STAGE (default dev)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (!is_stage_name(v))
-                 return "must be 1-128 characters of A-Z a-z 0-9 - _";
-             c.stage = v;
-             return std::nullopt;
-         }},
-        {"--static",
-         "CHATD_STATIC",
-         "directory of the web client (default: the repo's static/)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must not be empty";
-             c.static_dir = v;
-             return std::nullopt;
-         }},
-        {"--api-id",
-         "CHATD_API_ID",
-         "requestContext.apiId: 10 lower-case letters/digits (default chatdlocal)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             bool ok = v.size() == 10;
-             for (char ch : v)
-                 ok = ok && ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'));
-             if (!ok)
-                 return "must be exactly 10 lower-case letters or digits";
-             c.api_id = v;
-             return std::nullopt;
-         }},
-        {"--max-message-bytes",
-         "CHATD_MAX_MESSAGE_BYTES",
-         "largest chat message in bytes (default 8192)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             return to_number(v, 1, 120 * 1024, c.max_text_bytes);
-         }},
-        {"--max-queued-bytes",
-         "CHATD_MAX_QUEUED_BYTES",
-         "bytes of frames a client may leave unread before it is dropped (default 4194304)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             return to_number(v, 64 * 1024, std::size_t(1) << 32, c.write_queue_bytes);
-         }},
-        {"--routes",
-         "CHATD_ROUTES",
-         "JSON file with the route selection expression and routes (default: the chat app)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must not be empty";
-             c.routes_file = v;
-             return std::nullopt;
-         }},
-        {"--integration-timeout",
-         "CHATD_INTEGRATION_TIMEOUT",
-         "seconds an HTTP integration may take (default 29)",
-         [](config& c, std::string const& v) {
-             return to_millis(v, 50, 900000, c.integration_timeout_ms);
-         }},
-        {"--idle-timeout",
-         "CHATD_IDLE_TIMEOUT",
-         "seconds without traffic before a client is closed with 1001 (default 600)",
-         [](config& c, std::string const& v) {
-             return to_millis(v, 100, 86400000, c.idle_timeout_ms);
-         }},
-        {"--max-connection-duration",
-         "CHATD_MAX_CONNECTION_DURATION",
-         "seconds a connection may last before it is closed with 1001 (default 7200)",
-         [](config& c, std::string const& v) {
-             return to_millis(v, 100, 604800000, c.max_duration_ms);
-         }},
-        {"--event-log",
-         "CHATD_EVENT_LOG",
-         "write every event handed to an integration as a JSON line to FILE (- for stderr)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must not be empty";
-             c.event_log = v;
-             return std::nullopt;
-         }},
-        {"--log-level",
-         "CHATD_LOG_LEVEL",
-         "debug, info, warn or error (default info; info logs one line per event)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v != "debug" && v != "info" && v != "warn" && v != "error")
-                 return "must be debug, info, warn or error";
-             c.log_level = v;
-             return std::nullopt;
-         }},
-        {"--log-format",
-         "CHATD_LOG_FORMAT",
-         "text or json: one line per log entry (default text)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v != "text" && v != "json")
-                 return "must be text or json";
-             c.log_format = v;
-             return std::nullopt;
-         }},
-        {"--tls-cert",
-         "CHATD_TLS_CERT",
-         "PEM certificate (chain) file: serve wss:// and https:// (needs --tls-key)",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must name a file";
-             c.tls_cert = v;
-             return std::nullopt;
-         }},
-        {"--tls-key",
-         "CHATD_TLS_KEY",
-         "PEM private key file for --tls-cert",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must name a file";
-             c.tls_key = v;
-             return std::nullopt;
-         }},
-        {"--config",
-         "CHATD_CONFIG",
-         "read settings from FILE: lines 'key = value', keys as the flags without --",
-         [](config& c, std::string const& v) -> std::optional<std::string> {
-             if (v.empty())
-                 return "must name a file";
-             c.config_file = v;
-             return std::nullopt;
-         }},
+        text({"--db", "CHATD_DB", "SQLite database file; :memory: for none"}, &c::db),
+        one_of({"--durability",
+                "CHATD_DURABILITY",
+                "full: a commit waits for the disk; normal: survives a crash of chatd, not of "
+                "the machine, and commits faster"},
+               &c::durability,
+               {"full", "normal"}),
+        word({"--stage", "CHATD_STAGE", "stage name: ws://HOST:PORT/STAGE"},
+             &c::stage,
+             1,
+             128,
+             core::is_base64url_char,
+             "must be 1-128 characters of A-Z a-z 0-9 - _"),
+        text({"--static", "CHATD_STATIC", "directory of the web client"}, &c::static_dir),
+        word({"--api-id", "CHATD_API_ID", "requestContext.apiId: 10 lower-case letters/digits"},
+             &c::api_id,
+             10,
+             10,
+             core::is_ascii_lower_alnum,
+             "must be exactly 10 lower-case letters or digits"),
+        bytes({"--max-message-bytes", "CHATD_MAX_MESSAGE_BYTES", "largest chat message in bytes"},
+              &c::max_text_bytes,
+              1,
+              120 * 1024),
+        bytes({"--max-queued-bytes",
+               "CHATD_MAX_QUEUED_BYTES",
+               "bytes of frames a client may leave unread before it is dropped"},
+              &c::write_queue_bytes,
+              64 * 1024,
+              std::size_t(1) << 32),
+        text({"--routes",
+              "CHATD_ROUTES",
+              "JSON file with the route selection expression and routes (default: the chat app)"},
+             &c::routes_file,
+             "must not be empty",
+             off),
+        seconds({"--integration-timeout",
+                 "CHATD_INTEGRATION_TIMEOUT",
+                 "seconds an HTTP integration may take"},
+                &c::integration_timeout_ms,
+                50,
+                900000),
+        seconds({"--idle-timeout",
+                 "CHATD_IDLE_TIMEOUT",
+                 "seconds without traffic before a client is closed with 1001"},
+                &c::idle_timeout_ms,
+                100,
+                86400000),
+        seconds({"--max-connection-duration",
+                 "CHATD_MAX_CONNECTION_DURATION",
+                 "seconds a connection may last before it is closed with 1001"},
+                &c::max_duration_ms,
+                100,
+                604800000),
+        text({"--event-log",
+              "CHATD_EVENT_LOG",
+              "write every event handed to an integration as a JSON line to FILE (- for stderr)"},
+             &c::event_log,
+             "must not be empty",
+             off),
+        one_of({"--log-level",
+                "CHATD_LOG_LEVEL",
+                "debug, info, warn or error; info logs one line per event"},
+               &c::log_level,
+               {"debug", "info", "warn", "error"}),
+        one_of({"--log-format", "CHATD_LOG_FORMAT", "text or json: one line per log entry"},
+               &c::log_format,
+               {"text", "json"}),
+        text({"--tls-cert",
+              "CHATD_TLS_CERT",
+              "PEM certificate (chain) file: serve wss:// and https:// (needs --tls-key)"},
+             &c::tls_cert,
+             "must name a file",
+             off),
+        text({"--tls-key", "CHATD_TLS_KEY", "PEM private key file for --tls-cert"},
+             &c::tls_key,
+             "must name a file",
+             off),
+        text({"--config",
+              "CHATD_CONFIG",
+              "read settings from FILE: lines 'key = value', keys as the flags without --"},
+             &c::config_file,
+             "must name a file",
+             off),
     };
     return list;
 }
@@ -239,10 +277,14 @@ std::string usage()
     std::string out =
         "chatd " CHATD_VERSION " - a local stand-in for an API Gateway WebSocket chat backend\n\n"
         "usage: chatd [options]\n\noptions (each also read from the environment variable shown):\n";
+    config const defaults;
     for (auto const& o : options()) {
         std::string left = std::string("  ") + o.flag + " VALUE";
         left.resize(std::max<std::size_t>(left.size() + 2, 30), ' ');
-        out += left + o.help + "  [" + o.env + "]\n";
+        out += left + o.help;
+        if (o.shown)
+            out += " (default " + o.shown(defaults) + ")";
+        out.append("  [").append(o.env).append("]\n");
     }
     out += "  --help                      print this text\n"
            "  --version                   print the version\n";
@@ -306,6 +348,74 @@ std::optional<std::string> apply_file(config& cfg, std::string const& path)
 
 } // namespace
 
+namespace {
+
+/// The settings file named by the last --config flag, else by CHATD_CONFIG; empty for none.
+std::string config_file_named(std::vector<std::string> const& args,
+                              char const* (*getenv_fn)(char const*))
+{
+    std::string file;
+    if (char const* v = getenv_fn("CHATD_CONFIG"))
+        file = v;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--config" && i + 1 < args.size())
+            file = args[i + 1];
+        else if (args[i].rfind("--config=", 0) == 0)
+            file = args[i].substr(9);
+    }
+    return file;
+}
+
+/// Apply every CHATD_* variable that is set; returns the error line, if any.
+std::optional<std::string> apply_environment(config& cfg, char const* (*getenv_fn)(char const*))
+{
+    for (auto const& o : options()) {
+        if (char const* v = getenv_fn(o.env)) {
+            if (auto err = o.set(cfg, v))
+                return std::string(o.env) + "='" + v + "': " + *err;
+        }
+    }
+    return std::nullopt;
+}
+
+/// What the command line asked for besides settings.
+enum class request
+{
+    run,
+    help,
+    version
+};
+
+/// Apply the flags, "--flag value" or "--flag=value"; --help and --version stop at once.
+std::variant<request, std::string> apply_flags(config& cfg, std::vector<std::string> const& args)
+{
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string arg = args[i];
+        if (arg == "--help" || arg == "-h")
+            return request::help;
+        if (arg == "--version")
+            return request::version;
+        std::optional<std::string> value;
+        if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        }
+        option const* found = find_option(arg);
+        if (!found)
+            return "unknown option '" + arg + "' (see chatd --help)";
+        if (!value) {
+            if (i + 1 >= args.size())
+                return arg + " needs a value";
+            value = args[++i];
+        }
+        if (auto err = found->set(cfg, *value))
+            return arg + " '" + *value + "': " + *err;
+    }
+    return request::run;
+}
+
+} // namespace
+
 parse_result parse_config(std::vector<std::string> const& args,
                           char const* (*getenv_fn)(char const*))
 {
@@ -316,55 +426,26 @@ parse_result parse_config(std::vector<std::string> const& args,
         r.exit_code = 2;
         return r;
     };
-    // The file first (named by the flag, else by CHATD_CONFIG), then the environment, then the
-    // flags: each layer overrides the one before.
-    std::string file;
-    if (char const* v = getenv_fn("CHATD_CONFIG"))
-        file = v;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--config" && i + 1 < args.size())
-            file = args[i + 1];
-        else if (args[i].rfind("--config=", 0) == 0)
-            file = args[i].substr(9);
-    }
-    if (!file.empty()) {
+    // The file first, then the environment, then the flags: each overrides the one before.
+    if (auto file = config_file_named(args, getenv_fn); !file.empty()) {
         if (auto err = apply_file(cfg, file))
             return fail(*err);
         cfg.config_file = file;
     }
-    for (auto const& o : options()) {
-        if (char const* v = getenv_fn(o.env)) {
-            if (auto err = o.set(cfg, v))
-                return fail(std::string(o.env) + "='" + v + "': " + *err);
-        }
-    }
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string arg = args[i];
-        if (arg == "--help" || arg == "-h") {
-            r.output = usage();
-            return r;
-        }
-        if (arg == "--version") {
-            r.output = "chatd " CHATD_VERSION "\n";
-            return r;
-        }
-        std::string value;
-        bool has_value = false;
-        if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-            value = arg.substr(eq + 1);
-            arg = arg.substr(0, eq);
-            has_value = true;
-        }
-        option const* found = find_option(arg);
-        if (!found)
-            return fail("unknown option '" + arg + "' (see chatd --help)");
-        if (!has_value) {
-            if (i + 1 >= args.size())
-                return fail(arg + " needs a value");
-            value = args[++i];
-        }
-        if (auto err = found->set(cfg, value))
-            return fail(arg + " '" + value + "': " + *err);
+    if (auto err = apply_environment(cfg, getenv_fn))
+        return fail(*err);
+    auto flags = apply_flags(cfg, args);
+    if (auto* err = std::get_if<std::string>(&flags))
+        return fail(*err);
+    switch (std::get<request>(flags)) {
+    case request::help:
+        r.output = usage();
+        return r;
+    case request::version:
+        r.output = "chatd " CHATD_VERSION "\n";
+        return r;
+    case request::run:
+        break;
     }
     if (cfg.tls_cert.empty() != cfg.tls_key.empty())
         return fail(cfg.tls_cert.empty() ? "--tls-key needs --tls-cert as well"

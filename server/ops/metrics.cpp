@@ -129,13 +129,34 @@ metrics::metrics()
     , sqlite_batch_events({1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000})
 {}
 
-std::string metrics::render() const
+namespace {
+
+/// A metric with no labels: its HELP and TYPE lines, then its one sample.
+template <class Number>
+void single(std::string& out,
+            std::string_view name,
+            std::string_view type,
+            std::string_view help,
+            Number value)
 {
-    std::string out;
-    head(out, "chatd_open_connections", "gauge", "WebSocket connections open now.");
-    out += "chatd_open_connections " + std::to_string(open_connections.load()) + "\n";
-    head(out, "chatd_connects_total", "counter", "Handshakes completed ($connect succeeded).");
-    out += "chatd_connects_total " + std::to_string(connects.load()) + "\n";
+    head(out, name, type, help);
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
+} // namespace
+
+void metrics::render_connections(std::string& out) const
+{
+    single(out,
+           "chatd_open_connections",
+           "gauge",
+           "WebSocket connections open now.",
+           open_connections.load());
+    single(out,
+           "chatd_connects_total",
+           "counter",
+           "Handshakes completed ($connect succeeded).",
+           connects.load());
     head(out,
          "chatd_connects_refused_total",
          "counter",
@@ -153,9 +174,18 @@ std::string metrics::render() const
          "counter",
          "Frames queued to clients: post (management API and the app), reply (route "
          "responses), error (API Gateway's error frames).");
-    out += "chatd_messages_out_total{kind=\"post\"} " + std::to_string(posts_out.load()) + "\n";
-    out += "chatd_messages_out_total{kind=\"reply\"} " + std::to_string(replies_out.load()) + "\n";
-    out += "chatd_messages_out_total{kind=\"error\"} " + std::to_string(errors_out.load()) + "\n";
+    for (auto [kind, n] : {std::pair{"post", posts_out.load()},
+                           std::pair{"reply", replies_out.load()},
+                           std::pair{"error", errors_out.load()}})
+        out.append("chatd_messages_out_total{kind=\"")
+            .append(kind)
+            .append("\"} ")
+            .append(std::to_string(n))
+            .append("\n");
+}
+
+void metrics::render_work(std::string& out) const
+{
     head(out,
          "chatd_integration_duration_seconds",
          "histogram",
@@ -175,18 +205,25 @@ std::string metrics::render() const
     sqlite_commit_seconds.render(out, "chatd_sqlite_commit_seconds", "");
     head(out, "chatd_sqlite_batch_events", "histogram", "Events written per storage transaction.");
     sqlite_batch_events.render(out, "chatd_sqlite_batch_events", "");
+}
+
+void metrics::render_process(std::string& out) const
+{
     head(out,
          "chatd_dropped_total",
          "counter",
          "Work refused because a bounded queue was full, by queue.");
     drops.render(out, "chatd_dropped_total", "queue");
-    head(out, "chatd_log_lines_dropped_total", "counter", "Log lines dropped (log queue full).");
-    out += "chatd_log_lines_dropped_total " + std::to_string(log_lines_dropped.load()) + "\n";
-    head(out,
-         "chatd_heap_returned_bytes_total",
-         "counter",
-         "Freed heap memory given back to the system after bursts (bytes of RSS).");
-    out += "chatd_heap_returned_bytes_total " + std::to_string(heap_returned_bytes.load()) + "\n";
+    single(out,
+           "chatd_log_lines_dropped_total",
+           "counter",
+           "Log lines dropped (log queue full).",
+           log_lines_dropped.load());
+    single(out,
+           "chatd_heap_returned_bytes_total",
+           "counter",
+           "Freed heap memory given back to the system after bursts (bytes of RSS).",
+           heap_returned_bytes.load());
     head(out,
          "chatd_accept_errors_total",
          "counter",
@@ -194,11 +231,20 @@ std::string metrics::render() const
          "open-file limit is reached and new clients wait in the listen backlog).");
     accept_errors.render(out, "chatd_accept_errors_total", "error");
     rlimit files{};
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
-        head(
-            out, "process_max_fds", "gauge", "The open-file limit: at most this many descriptors.");
-        out += "process_max_fds " + std::to_string(files.rlim_cur) + "\n";
-    }
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+        single(out,
+               "process_max_fds",
+               "gauge",
+               "The open-file limit: at most this many descriptors.",
+               files.rlim_cur);
+}
+
+std::string metrics::render() const
+{
+    std::string out;
+    render_connections(out);
+    render_work(out);
+    render_process(out);
     return out;
 }
 

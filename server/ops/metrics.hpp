@@ -80,6 +80,11 @@ struct metrics
 
     /// Prometheus text exposition format 0.0.4.
     std::string render() const;
+
+private:
+    void render_connections(std::string& out) const; ///< connections and frames
+    void render_work(std::string& out) const;        ///< integrations, management API, storage
+    void render_process(std::string& out) const;     ///< queues, log, heap, descriptors
 };
 
 } // namespace chatd::server

@@ -75,75 +75,92 @@ net::awaitable<void> hand_over(Stream& stream, http_request req, http_context& c
     // (`t` closes the connection when it goes out of scope.)
 }
 
-/// HTTP/1.1 keep-alive requests on `stream` (plain or TLS) until it upgrades or ends.
+/// A plain connection whose first bytes are a TLS handshake record: the client cannot read a
+/// plain answer, so the person running chatd is told instead.
 template <class Stream>
-net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
+bool is_tls_at_plain_port(Stream& stream, beast::flat_buffer const& buffer, error_code ec)
 {
-    beast::flat_buffer buffer;
-    for (;;) {
-        http::request_parser<http::string_body> parser;
-        parser.header_limit(max_header_bytes);
-        beast::get_lowest_layer(stream).expires_after(request_timeout);
-        auto [ec, n] = co_await http::async_read_header(
-            stream, buffer, parser, net::as_tuple(net::use_awaitable));
-        if constexpr (!std::is_same_v<Stream, tls_stream>) {
-            if (ec == http::error::bad_method && buffer.size() > 0 &&
-                *static_cast<unsigned char const*>(buffer.data().data()) == 0x16) {
-                // A TLS handshake record: the client cannot read a plain answer, so tell the
-                // person running chatd instead.
-                log::info("a TLS handshake reached this plain port from " +
-                          remote_ip(beast::get_lowest_layer(stream).socket()) +
-                          ": connect with ws:// and http://, or start chatd with --tls-cert "
-                          "and --tls-key");
-                break;
-            }
-        }
-        if (ec) {
-            if (auto res = malformed_request(ec))
-                co_await http::async_write(stream, *res, net::as_tuple(net::use_awaitable));
-            break;
-        }
-        auto const& hdr = parser.get();
-        std::size_t limit = ctx.handler.body_limit(hdr.target());
-        if (parser.content_length() && *parser.content_length() > limit) {
-            auto res = ctx.handler.too_large(hdr, *parser.content_length());
-            res.keep_alive(false);
-            co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
-            break;
-        }
-        parser.body_limit(limit);
-        std::tie(ec, n) =
-            co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
-        if (ec == http::error::body_limit) {
-            auto res =
-                text_response(11, http::status::payload_too_large, "request body too large\n");
-            res.keep_alive(false);
-            co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
-            break;
-        }
-        if (ec) {
-            if (auto res = malformed_request(ec))
-                co_await http::async_write(stream, *res, net::as_tuple(net::use_awaitable));
-            break;
-        }
-        auto req = parser.release();
-        if (websocket::is_upgrade(req)) {
-            co_await hand_over(stream, std::move(req), ctx);
-            co_return; // the stream now belongs to a ws_session, or is finished
-        }
-        auto res = co_await ctx.handler.serve(req);
-        res.keep_alive(req.keep_alive());
-        bool head = req.method() == http::verb::head;
-        if (head && res.result() != http::status::not_modified) {
-            auto size = res.body().size();
-            res.body().clear();
-            res.content_length(size);
-        }
-        std::tie(ec, n) =
-            co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
-        if (ec || !res.keep_alive())
-            break;
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+        return false;
+    } else {
+        if (ec != http::error::bad_method || buffer.size() == 0 ||
+            *static_cast<unsigned char const*>(buffer.data().data()) != 0x16)
+            return false;
+        log::info("a TLS handshake reached this plain port from " +
+                  remote_ip(beast::get_lowest_layer(stream).socket()) +
+                  ": connect with ws:// and http://, or start chatd with --tls-cert and "
+                  "--tls-key");
+        return true;
     }
+}
+
+/// Write a final answer: the connection closes after it.
+template <class Stream>
+net::awaitable<void> write_last(Stream& stream, http_response res)
+{
+    res.keep_alive(false);
+    co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+}
+
+/// Read the next request, its header first so that the body limit can depend on the target.
+/// Nothing when the connection should end: it ended, or a request was refused (the refusal,
+/// when the client can read one, has been written).
+template <class Stream>
+net::awaitable<std::optional<http_request>>
+read_request(Stream& stream, beast::flat_buffer& buffer, http_context& ctx)
+{
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(max_header_bytes);
+    beast::get_lowest_layer(stream).expires_after(request_timeout);
+    auto [ec, n] =
+        co_await http::async_read_header(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+    if (is_tls_at_plain_port(stream, buffer, ec))
+        co_return std::nullopt;
+    if (ec) {
+        if (auto res = malformed_request(ec))
+            co_await write_last(stream, std::move(*res));
+        co_return std::nullopt;
+    }
+    std::size_t limit = ctx.handler.body_limit(parser.get().target());
+    if (parser.content_length() && *parser.content_length() > limit) {
+        co_await write_last(stream, ctx.handler.too_large(parser.get(), *parser.content_length()));
+        co_return std::nullopt;
+    }
+    parser.body_limit(limit);
+    std::tie(ec, n) =
+        co_await http::async_read(stream, buffer, parser, net::as_tuple(net::use_awaitable));
+    if (ec == http::error::body_limit) {
+        co_await write_last(
+            stream, text_response(11, http::status::payload_too_large, "request body too large\n"));
+        co_return std::nullopt;
+    }
+    if (ec) {
+        if (auto res = malformed_request(ec))
+            co_await write_last(stream, std::move(*res));
+        co_return std::nullopt;
+    }
+    co_return parser.release();
+}
+
+/// Serve one request that is not an upgrade; true when the connection stays open for the next.
+template <class Stream>
+net::awaitable<bool> answer(Stream& stream, http_request const& req, http_context& ctx)
+{
+    auto res = co_await ctx.handler.serve(req);
+    res.keep_alive(req.keep_alive());
+    if (req.method() == http::verb::head && res.result() != http::status::not_modified) {
+        auto size = res.body().size();
+        res.body().clear();
+        res.content_length(size);
+    }
+    auto [ec, n] = co_await http::async_write(stream, res, net::as_tuple(net::use_awaitable));
+    co_return !ec && res.keep_alive();
+}
+
+/// End a connection chatd is done with: a TLS close_notify, or a half-close of plain TCP.
+template <class Stream>
+net::awaitable<void> finish(Stream& stream)
+{
     if constexpr (std::is_same_v<Stream, tls_stream>) {
         beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
         co_await stream.async_shutdown(net::as_tuple(net::use_awaitable));
@@ -151,6 +168,25 @@ net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
         error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
+}
+
+/// HTTP/1.1 keep-alive requests on `stream` (plain or TLS) until it upgrades or ends.
+template <class Stream>
+net::awaitable<void> serve_on(Stream& stream, http_context& ctx)
+{
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto req = co_await read_request(stream, buffer, ctx);
+        if (!req)
+            break;
+        if (websocket::is_upgrade(*req)) {
+            co_await hand_over(stream, std::move(*req), ctx);
+            co_return; // the stream now belongs to a ws_session, or is finished
+        }
+        if (!co_await answer(stream, *req, ctx))
+            break;
+    }
+    co_await finish(stream);
 }
 
 } // namespace

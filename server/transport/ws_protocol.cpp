@@ -1,5 +1,8 @@
 #include "transport/ws_protocol.hpp"
 
+#include <chatd/core/chars.hpp>
+#include <chatd/core/utf8.hpp>
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -10,8 +13,7 @@ namespace {
 
 bool is_base64_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
+    return core::is_ascii_alnum(c) || c == '+' || c == '/';
 }
 
 /// XOR `n` bytes with the 4-byte mask, starting `offset` bytes into it; eight at a time.
@@ -60,58 +62,6 @@ std::optional<std::string> accept_key(std::string_view client_key)
     if (len <= 0)
         return std::nullopt;
     return std::string(reinterpret_cast<char const*>(encoded), static_cast<std::size_t>(len));
-}
-
-bool valid_utf8(std::string_view s)
-{
-    auto const* p = reinterpret_cast<unsigned char const*>(s.data());
-    std::size_t n = s.size();
-    std::size_t i = 0;
-    while (i < n) {
-        // ASCII runs eight bytes at a time.
-        if (i + 8 <= n) {
-            std::uint64_t w = 0;
-            std::memcpy(&w, p + i, sizeof w);
-            if ((w & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        // Unicode's table of well-formed sequences: the allowed range of the second byte
-        // depends on the first; later bytes are 80..BF.
-        std::size_t len = 0;
-        unsigned char lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2;
-        else if (c == 0xE0)
-            len = 3, lo = 0xA0;
-        else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-            len = 3;
-        else if (c == 0xED)
-            len = 3, hi = 0x9F; // no surrogates
-        else if (c == 0xF0)
-            len = 4, lo = 0x90;
-        else if (c >= 0xF1 && c <= 0xF3)
-            len = 4;
-        else if (c == 0xF4)
-            len = 4, hi = 0x8F; // nothing above U+10FFFF
-        else
-            return false;
-        if (i + len > n)
-            return false;
-        if (p[i + 1] < lo || p[i + 1] > hi)
-            return false;
-        for (std::size_t k = 2; k < len; ++k)
-            if (p[i + k] < 0x80 || p[i + k] > 0xBF)
-                return false;
-        i += len;
-    }
-    return true;
 }
 
 bool valid_close_code(unsigned code)
@@ -193,14 +143,11 @@ void frame_reader::refuse(item& out, unsigned code, char const* reason, bool fat
     message_.shrink_to_fit();
 }
 
-bool frame_reader::header_complete(item& out)
+std::uint64_t frame_reader::decode_header()
 {
-    auto b0 = header_[0];
-    auto b1 = header_[1];
-    fin_ = (b0 & 0x80) != 0;
-    opcode_ = b0 & 0x0f;
-    bool masked = (b1 & 0x80) != 0;
-    std::uint64_t len = b1 & 0x7f;
+    fin_ = (header_[0] & 0x80) != 0;
+    opcode_ = header_[0] & 0x0f;
+    std::uint64_t len = header_[1] & 0x7f;
     std::size_t pos = 2;
     if (len == 126) {
         len = (std::uint64_t{header_[2]} << 8) | header_[3];
@@ -211,7 +158,7 @@ bool frame_reader::header_complete(item& out)
             len = (len << 8) | header_[2 + k];
         pos = 10;
     }
-    if (masked)
+    if (header_[1] & 0x80)
         std::copy_n(header_.begin() + static_cast<std::ptrdiff_t>(pos), 4, mask_.begin());
     header_have_ = 0;
     header_need_ = 2;
@@ -219,62 +166,57 @@ bool frame_reader::header_complete(item& out)
     remaining_ = len;
     mask_offset_ = 0;
     skip_ = discard_;
+    return len;
+}
 
+std::optional<frame_reader::refusal> frame_reader::check_frame(std::uint64_t len) const
+{
     // RFC 6455 section 5.2 and 5.5: the rules every frame must follow.
-    if (b0 & 0x70) {
-        refuse(out, 1002, "Protocol error: reserved bits set (no extension was negotiated)", true);
-        return false;
+    if (header_[0] & 0x70)
+        return refusal{1002, "Protocol error: reserved bits set (no extension was negotiated)"};
+    if (!(header_[1] & 0x80))
+        return refusal{1002, "Protocol error: client frames must be masked"};
+    if (len >> 63)
+        return refusal{1002, "Protocol error: invalid payload length"};
+    if (opcode_ & 0x8) {
+        if (opcode_ != op_close && opcode_ != op_ping && opcode_ != op_pong)
+            return refusal{1002, "Protocol error: unknown opcode"};
+        if (!fin_)
+            return refusal{1002, "Protocol error: fragmented control frame"};
+        if (len > 125)
+            return refusal{1002, "Protocol error: control frame payload over 125 bytes"};
+        return std::nullopt;
     }
-    if (!masked) {
-        refuse(out, 1002, "Protocol error: client frames must be masked", true);
-        return false;
-    }
-    if (len >> 63) {
-        refuse(out, 1002, "Protocol error: invalid payload length", true);
+    if (opcode_ != op_continuation && opcode_ != op_text && opcode_ != op_binary)
+        return refusal{1002, "Protocol error: unknown opcode"};
+    if (discard_)
+        return std::nullopt; // after a refusal only the frame rules matter
+    if (opcode_ == op_continuation && !in_message_)
+        return refusal{1002, "Protocol error: continuation frame with no message to continue"};
+    if (opcode_ != op_continuation && in_message_)
+        return refusal{1002, "Protocol error: new message before the previous one ended"};
+    // contract(binary-frame): binary frames are not supported -> close 1003.
+    if (opcode_ == op_binary)
+        return refusal{1003, "Binary frames are not supported", false};
+    // contract(frame-size, message-size): a frame over 32 KB or a message over 128 KB -> 1009.
+    if (len > max_frame_ || message_.size() + len > max_message_)
+        return refusal{1009, "Message too big", false};
+    return std::nullopt;
+}
+
+bool frame_reader::header_complete(item& out)
+{
+    auto len = decode_header();
+    if (auto r = check_frame(len)) {
+        refuse(out, r->code, r->reason, r->fatal);
         return false;
     }
     if (opcode_ & 0x8) {
-        if (opcode_ != op_close && opcode_ != op_ping && opcode_ != op_pong) {
-            refuse(out, 1002, "Protocol error: unknown opcode", true);
-            return false;
-        }
-        if (!fin_) {
-            refuse(out, 1002, "Protocol error: fragmented control frame", true);
-            return false;
-        }
-        if (len > 125) {
-            refuse(out, 1002, "Protocol error: control frame payload over 125 bytes", true);
-            return false;
-        }
         skip_ = false;
         control_.clear();
-        return true;
+    } else if (!discard_) {
+        in_message_ = true;
     }
-    if (opcode_ != op_continuation && opcode_ != op_text && opcode_ != op_binary) {
-        refuse(out, 1002, "Protocol error: unknown opcode", true);
-        return false;
-    }
-    if (discard_)
-        return true;
-    if (opcode_ == op_continuation && !in_message_) {
-        refuse(out, 1002, "Protocol error: continuation frame with no message to continue", true);
-        return false;
-    }
-    if (opcode_ != op_continuation && in_message_) {
-        refuse(out, 1002, "Protocol error: new message before the previous one ended", true);
-        return false;
-    }
-    // contract(binary-frame): binary frames are not supported -> close 1003.
-    if (opcode_ == op_binary) {
-        refuse(out, 1003, "Binary frames are not supported", false);
-        return false;
-    }
-    // contract(frame-size, message-size): a frame over 32 KB or a message over 128 KB -> 1009.
-    if (len > max_frame_ || message_.size() + len > max_message_) {
-        refuse(out, 1009, "Message too big", false);
-        return false;
-    }
-    in_message_ = true;
     return true;
 }
 
@@ -307,7 +249,7 @@ void frame_reader::frame_complete(item& out)
         if (!valid_close_code(code))
             return refuse(out, 1002, "Protocol error: invalid close code", true);
         auto reason = std::string_view(control_).substr(2);
-        if (!valid_utf8(reason))
+        if (!core::is_valid_utf8(reason))
             return refuse(out, 1007, "Invalid UTF-8 in the close reason", true);
         out.kind = item::close;
         out.code = code;
@@ -319,7 +261,7 @@ void frame_reader::frame_complete(item& out)
         if (!fin_)
             return; // more frames of this message follow
         in_message_ = false;
-        if (!valid_utf8(message_))
+        if (!core::is_valid_utf8(message_))
             return refuse(out, 1007, "Invalid UTF-8 in a text frame", false);
         out.kind = item::message;
         out.payload = std::move(message_);

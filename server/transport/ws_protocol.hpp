@@ -29,9 +29,6 @@ bool valid_client_key(std::string_view key);
 /// cannot compute the SHA-1 (out of memory, or a build that disables it).
 std::optional<std::string> accept_key(std::string_view client_key);
 
-/// Whole-string UTF-8 check: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view s);
-
 /// A close code a peer may put in its close frame (RFC 6455 section 7.4).
 bool valid_close_code(unsigned code);
 
@@ -90,7 +87,21 @@ public:
     std::size_t buffered() const { return message_.size(); }
 
 private:
+    /// Why a frame is refused: the close code, its reason, and whether reading stops (a
+    /// protocol error) or only the message is dropped while its frames are read past.
+    struct refusal
+    {
+        unsigned code;
+        char const* reason;
+        bool fatal = true;
+    };
+
     void refuse(item& out, unsigned code, char const* reason, bool fatal);
+    /// Take the frame's fields out of the complete header and start reading its payload;
+    /// returns the payload length.
+    std::uint64_t decode_header();
+    /// The first rule of RFC 6455 (or of API Gateway's limits) the decoded frame breaks.
+    std::optional<refusal> check_frame(std::uint64_t len) const;
     bool header_complete(item& out);
     void frame_complete(item& out);
 

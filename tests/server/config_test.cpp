@@ -90,6 +90,12 @@ TEST_CASE("config: --help and --version")
     for (auto flag : {"--host", "--port", "--db", "--stage", "--static", "CHATD_PORT"})
         CHECK(h.output.find(flag) != std::string::npos);
     CHECK(parse({"--version"}).output.find("chatd ") == 0);
+    // The defaults shown are the ones config{} starts from, written in one place.
+    chatd::server::config const defaults;
+    CHECK(h.output.find("largest chat message in bytes (default " +
+                        std::to_string(defaults.max_text_bytes) + ")") != std::string::npos);
+    CHECK(h.output.find("(default " + std::to_string(defaults.port) + ")") != std::string::npos);
+    CHECK(h.output.find("closed with 1001 (default 600)") != std::string::npos);
 }
 
 namespace {

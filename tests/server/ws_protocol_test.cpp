@@ -55,22 +55,6 @@ TEST_CASE("handshake key: the RFC's example and malformed keys")
     CHECK_FALSE(valid_client_key("dGhlIHNhbXBsZSBub25j\r\n=="));
 }
 
-TEST_CASE("UTF-8: well-formed text passes, every kind of malformed sequence fails")
-{
-    CHECK(valid_utf8(""));
-    CHECK(valid_utf8("plain ascii that is longer than eight bytes"));
-    CHECK(valid_utf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80")); // é € 😀
-    CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));                           // U+10FFFF
-    CHECK_FALSE(valid_utf8("\xc0\xaf"));                             // overlong '/'
-    CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));                         // overlong, 3 bytes
-    CHECK_FALSE(valid_utf8("\xed\xa0\x80"));                         // a surrogate
-    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));                     // above U+10FFFF
-    CHECK_FALSE(valid_utf8("abc\xe2\x82"));                          // cut short
-    CHECK_FALSE(valid_utf8("\x80"));                                 // lone continuation
-    CHECK_FALSE(valid_utf8("\xff"));
-    CHECK_FALSE(valid_utf8("01234567\xe2\x28\xa1")); // bad second byte
-}
-
 TEST_CASE("server frame headers in all three length forms")
 {
     unsigned char h[max_header_bytes];

@@ -75,6 +75,17 @@ struct fixture
             fake_stream(wire, io.get_executor()), events, std::move(info), lim);
     }
 
+    ~fixture()
+    {
+        // A pending read or write holds its session, as an operation on a real socket does
+        // until its io_context goes; let go of them so the session ends with the fixture.
+        wire->reader = nullptr;
+        wire->writer = nullptr;
+    }
+
+    fixture(fixture const&) = delete;
+    fixture& operator=(fixture const&) = delete;
+
     static session::limits default_limits()
     {
         return {1 << 20,

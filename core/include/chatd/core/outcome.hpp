@@ -22,12 +22,15 @@ struct post_to_connection
     std::shared_ptr<std::string const> data;
     std::string except; ///< an id in `connection_ids` that is not posted to (empty: none)
 
+    /// Whether `id`, one of `connection_ids`, is posted to: every one but `except`.
+    bool is_recipient(std::string_view id) const { return except.empty() || id != except; }
+
     /// Call `f(id)` for every recipient.
     template <class F>
     void for_each_recipient(F&& f) const
     {
         for (auto const& id : *connection_ids)
-            if (except.empty() || id != except)
+            if (is_recipient(id))
                 f(id);
     }
 };
