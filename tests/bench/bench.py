@@ -30,6 +30,7 @@ def log(*a):
 
 
 CHATD = [REPO / "build" / "release" / "chatd"]
+BASELINE = [None]  # --baseline: another chatd binary, the peer "chatd-base", to judge a change
 
 
 def build_tools(need_peers, build_chatd=True):
@@ -85,6 +86,8 @@ class Server:
             # of the machine (W2 and W5 only: the workloads that store messages).
             "chatd-normal": [str(CHATD[0]), "--port", str(port), "--db", str(db), "--log-level", "warn",
                              "--durability", "normal"],
+            # Another build of chatd with the same flags (--baseline): the binary before a change.
+            "chatd-base": [str(BASELINE[0]), "--port", str(port), "--db", str(db), "--log-level", "warn"],
             "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
             "kernel": [str(OUT / "kernel-stub"), str(port)],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
@@ -104,7 +107,8 @@ class Server:
             env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_REGION="us-east-1",
                        AWS_EC2_METADATA_DISABLED="true", SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off",
                        SLS_DEPRECATION_DISABLE="*", MGMT_ENDPOINT=f"http://127.0.0.1:{port}")
-        self.path = {"chatd": "/dev", "chatd-normal": "/dev", "socketio": "/socket.io/"}.get(name, "/")
+        self.path = {"chatd": "/dev", "chatd-normal": "/dev", "chatd-base": "/dev",
+                     "socketio": "/socket.io/"}.get(name, "/")
         self.log = open(OUT / f"{name}.log", "w")  # the last run of each peer, for post-mortems
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmds[name]], stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=env,
@@ -145,7 +149,7 @@ class Server:
 def loadgen_args(server, **kw):
     args = ["taskset", "-c", "1", str(OUT / "loadgen"), "--port", str(server.port), "--path", server.path,
             "--server-pid", str(server.pid),
-            "--proto", {"chatd": "chatd", "chatd-normal": "chatd", "socketio": "socketio"}.get(server.name, "raw")]
+            "--proto", {"chatd": "chatd", "chatd-normal": "chatd", "chatd-base": "chatd", "socketio": "socketio"}.get(server.name, "raw")]
     for k, v in kw.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     return args
@@ -277,9 +281,10 @@ def matrix(args, workdir):
     if "P" in want:
         # The comparisons that sit near their goal, measured again in interleaved rounds. The
         # sweep above gives one 5-second point per rate; these give a median and a spread.
-        stored = [p for p in ("chatd", "chatd-normal", "kernel", "bun", "bun-sqlite", "ws") if p in peers]
+        stored = [p for p in ("chatd", "chatd-base", "chatd-normal", "kernel", "bun", "bun-sqlite", "ws")
+                  if p in peers]
         interleaved([("W1-1000", dict(clients=1000, senders=10, duration=d), args.paired_w1,
-                      [p for p in ("chatd", "kernel", "bun", "beast", "ws") if p in peers]),
+                      [p for p in ("chatd", "chatd-base", "kernel", "bun", "beast", "ws") if p in peers]),
                      ("W2-100x10", dict(clients=1000, senders=100, room_size=10, duration=d), args.paired_w2, stored),
                      ("W2-10x100", dict(clients=1000, senders=10, room_size=100, duration=d), args.paired_w2b, stored),
                      ("W2-1x1000", dict(clients=1000, senders=10, room_size=1000, duration=d), args.paired_w2c, stored)],
@@ -552,7 +557,7 @@ def paired_rounds(rows):
     pairs = []
     for (wl, rate, subject) in sorted(k for k in by if k[2] in ("chatd", "chatd-normal")):
         mine = by[(wl, rate, subject)]
-        for other in ("kernel", "bun", "bun-sqlite", "beast", "ws", "chatd-normal"):
+        for other in ("chatd-base", "kernel", "bun", "bun-sqlite", "beast", "ws", "chatd-normal"):
             theirs = by.get((wl, rate, other), {})
             ks = sorted(set(mine) & set(theirs))
             if other == subject or not ks:
@@ -637,6 +642,8 @@ def main():
     ap.add_argument("--peers", nargs="+",
                     default=["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "bun-sqlite", "socketio", "sls"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
+    ap.add_argument("--baseline", help="another chatd binary, run as the peer chatd-base (add it to --peers) "
+                                       "so the rounds pair chatd against it")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
     ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7", "P"],
                     help="W1-W5, W7, and P: the near-the-goal comparisons again in interleaved rounds")
@@ -653,9 +660,14 @@ def main():
         return
     if args.chatd:
         CHATD[0] = Path(args.chatd).resolve()
+    if "chatd-base" in args.peers:
+        if not args.baseline:
+            sys.exit("bench: the peer chatd-base needs --baseline BINARY")
+        BASELINE[0] = Path(args.baseline).resolve()
     if args.smoke:
         OUT = OUT / "smoke"  # never overwrite a full run's results
-    build_tools(need_peers=not args.smoke and args.peers != ["chatd"], build_chatd=not args.chatd)
+    own = ("chatd", "chatd-normal", "chatd-base")
+    build_tools(need_peers=not args.smoke and any(p not in own for p in args.peers), build_chatd=not args.chatd)
     rows = run_matrix(args)
     table = write_reports(rows)
     print(table)
