@@ -55,6 +55,79 @@ std::optional<std::string> base64_decode(std::string_view in)
     return out;
 }
 
+namespace {
+
+// Readers for the fields of a proxy result: each stores its field in `out` or says what is
+// wrong with it.
+
+std::optional<std::string> read_status(json::value const& val, outcome& out)
+{
+    if (val.is_int64())
+        out.status_code = static_cast<int>(val.get_int64());
+    else if (val.is_uint64() && val.get_uint64() < 1000)
+        out.status_code = static_cast<int>(val.get_uint64());
+    else
+        return "statusCode must be an integer";
+    if (out.status_code < 100 || out.status_code > 599)
+        return "statusCode " + std::to_string(out.status_code) + " is not an HTTP status";
+    return std::nullopt;
+}
+
+std::optional<std::string> read_body(json::value const& val, outcome& out)
+{
+    if (val.is_string())
+        out.body = std::string(val.get_string());
+    else if (!val.is_null())
+        return "body must be a string";
+    return std::nullopt;
+}
+
+std::optional<std::string> read_headers(json::value const& val, outcome& out)
+{
+    if (val.is_null())
+        return std::nullopt;
+    if (!val.is_object())
+        return "headers must be an object of strings";
+    for (auto const& h : val.get_object()) {
+        if (!h.value().is_string())
+            return "header '" + std::string(h.key()) + "' must be a string";
+        out.headers.emplace_back(std::string(h.key()), std::string(h.value().get_string()));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> read_multi_value_headers(json::value const& val, outcome& out)
+{
+    if (val.is_null())
+        return std::nullopt;
+    if (!val.is_object())
+        return "multiValueHeaders must be an object of string arrays";
+    for (auto const& h : val.get_object()) {
+        if (!h.value().is_array())
+            return "multiValueHeaders '" + std::string(h.key()) + "' must be an array";
+        for (auto const& e : h.value().get_array()) {
+            if (!e.is_string())
+                return "multiValueHeaders values must be strings";
+            out.headers.emplace_back(std::string(h.key()), std::string(e.get_string()));
+        }
+    }
+    return std::nullopt;
+}
+
+/// What the Lambda runtime sends for a function that threw: {"errorMessage", "errorType"}.
+std::optional<std::string> function_error(json::object const& o)
+{
+    if (!o.contains("errorMessage") && !o.contains("errorType"))
+        return std::nullopt;
+    auto text = [&](char const* k) {
+        auto const* e = o.if_contains(k);
+        return e && e->is_string() ? std::string(e->get_string()) : std::string("?");
+    };
+    return "function error: " + text("errorType") + ": " + text("errorMessage");
+}
+
+} // namespace
+
 proxy_result parse_proxy_result(std::string_view body)
 {
     outcome out;
@@ -69,66 +142,30 @@ proxy_result parse_proxy_result(std::string_view body)
     if (!v.is_object())
         return fail("the integration's response is not a JSON object (a proxy result)");
     auto const& o = v.get_object();
-    if (o.contains("errorMessage") || o.contains("errorType")) {
-        auto text = [&](char const* k) {
-            auto const* e = o.if_contains(k);
-            return e && e->is_string() ? std::string(e->get_string()) : std::string("?");
-        };
-        return fail("function error: " + text("errorType") + ": " + text("errorMessage"));
-    }
+    if (auto err = function_error(o))
+        return fail(std::move(*err));
     bool base64 = false;
     for (auto const& kv : o) {
         auto key = kv.key();
         auto const& val = kv.value();
-        if (key == "statusCode") {
-            if (val.is_int64())
-                out.status_code = static_cast<int>(val.get_int64());
-            else if (val.is_uint64() && val.get_uint64() < 1000)
-                out.status_code = static_cast<int>(val.get_uint64());
-            else
-                return fail("statusCode must be an integer");
-            if (out.status_code < 100 || out.status_code > 599)
-                return fail("statusCode " + std::to_string(out.status_code) +
-                            " is not an HTTP status");
-        } else if (key == "body") {
-            if (val.is_string())
-                out.body = std::string(val.get_string());
-            else if (!val.is_null())
-                return fail("body must be a string");
-        } else if (key == "headers") {
-            if (val.is_null())
-                continue;
-            if (!val.is_object())
-                return fail("headers must be an object of strings");
-            for (auto const& h : val.get_object()) {
-                if (!h.value().is_string())
-                    return fail("header '" + std::string(h.key()) + "' must be a string");
-                out.headers.emplace_back(std::string(h.key()), std::string(h.value().get_string()));
-            }
-        } else if (key == "multiValueHeaders") {
-            if (val.is_null())
-                continue;
-            if (!val.is_object())
-                return fail("multiValueHeaders must be an object of string arrays");
-            for (auto const& h : val.get_object()) {
-                if (!h.value().is_array())
-                    return fail("multiValueHeaders '" + std::string(h.key()) +
-                                "' must be an array");
-                for (auto const& e : h.value().get_array()) {
-                    if (!e.is_string())
-                        return fail("multiValueHeaders values must be strings");
-                    out.headers.emplace_back(std::string(h.key()), std::string(e.get_string()));
-                }
-            }
-        } else if (key == "isBase64Encoded") {
-            if (!val.is_bool())
-                return fail("isBase64Encoded must be a boolean");
+        std::optional<std::string> err;
+        if (key == "statusCode")
+            err = read_status(val, out);
+        else if (key == "body")
+            err = read_body(val, out);
+        else if (key == "headers")
+            err = read_headers(val, out);
+        else if (key == "multiValueHeaders")
+            err = read_multi_value_headers(val, out);
+        else if (key == "isBase64Encoded" && val.is_bool())
             base64 = val.get_bool();
-        } else {
+        else if (key == "isBase64Encoded")
+            err = "isBase64Encoded must be a boolean";
+        else
             // contract(malformed-result): unknown top-level keys make the result malformed.
-            return fail("malformed Lambda proxy response: unexpected field '" + std::string(key) +
-                        "'");
-        }
+            err = "malformed Lambda proxy response: unexpected field '" + std::string(key) + "'";
+        if (err)
+            return fail(std::move(*err));
     }
     if (base64 && out.body) {
         auto decoded = base64_decode(*out.body);

@@ -95,9 +95,8 @@ route_target const* gateway::find_route(std::string_view key) const
     return it == routes_.end() || !it->second.target ? nullptr : &it->second;
 }
 
-void gateway::invoke(route_target const& route,
-                     core::event ev,
-                     std::function<void(invocation_result)> done)
+template <class Done>
+void gateway::invoke(route_target const& route, core::event ev, Done done)
 {
     if (options_.events)
         options_.events->write(core::serialize(ev));

@@ -105,9 +105,10 @@ private:
     route_target const* find_route(std::string_view key) const;
 
     /// The one way an integration is called: the event goes to --event-log, counts as
-    /// pending, and `done` runs on the I/O thread with the result.
-    void
-    invoke(route_target const& route, core::event ev, std::function<void(invocation_result)> done);
+    /// pending, and `done(invocation_result)` runs on the I/O thread with the result. (A
+    /// template, so that `done` is type-erased once, inside the integration's completion.)
+    template <class Done>
+    void invoke(route_target const& route, core::event ev, Done done);
 
     /// invoke() for a coroutine.
     net::awaitable<invocation_result> invoke_awaitable(route_target const& route, core::event ev);
