@@ -4,6 +4,7 @@
 # another root as $1 to check a copy.
 #
 #   core/      no Asio, Beast, SQLite or OpenSSL: the chat logic and API Gateway's event shapes
+#   cfn/       the same, and no chatd code but its own: templates read and evaluated
 #   server/    app -> gateway -> integrations -> transport -> ops -> core, storage
 #              a layer includes its own headers and those of the layers below it, by
 #              "layer/file.hpp"; ops includes no networking (Asio, Beast, OpenSSL) and
@@ -30,6 +31,13 @@ complain() {
 while IFS= read -r hit; do
     complain "${hit%%:*}" "core/ must not include Asio, Beast, SQLite or OpenSSL (${hit#*:})"
 done < <(cd "$root" && grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h|openssl/)' core/ |
+    cut -d: -f1,3-)
+
+# cfn/ too, and it stands alone.
+while IFS= read -r hit; do
+    complain "${hit%%:*}" "cfn/ must not include Asio, Beast, SQLite, OpenSSL or other chatd code (${hit#*:})"
+done < <(cd "$root" && [ -d cfn ] &&
+    grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h|openssl/|chatd/(core|storage)/|(ops|transport|integrations|gateway|app)/)' cfn/ |
     cut -d: -f1,3-)
 
 for layer in "${layers[@]}"; do

@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
 plant() { # file line what-it-breaks
-    rm -rf "$work/tree" && mkdir -p "$work/tree" && cp -r "$repo/core" "$repo/server" "$work/tree/"
+    rm -rf "$work/tree" && mkdir -p "$work/tree" && cp -r "$repo/core" "$repo/server" "$repo/cfn" "$work/tree/"
     sed -i "1a $2" "$work/tree/$1"
     if "$check" "$work/tree" >/dev/null 2>&1; then
         echo "FAIL: $3 went unnoticed ($1: $2)"
@@ -25,5 +25,7 @@ plant server/transport/listener.cpp '#include <sqlite3.h>' "transport using SQLi
 plant server/gateway/gateway.cpp '#include "app/server.hpp"' "the gateway including the app"
 plant server/gateway/gateway.cpp '#include "log.hpp"' "an include without its layer"
 plant core/src/chat.cpp '#include <boost/asio.hpp>' "core using Asio"
-[ $fails -eq 0 ] && echo "layers: 8 planted includes caught, 0 missed"
+plant cfn/src/stack.cpp '#include "gateway/gateway.hpp"' "cfn including the server"
+plant cfn/src/document.cpp '#include <boost/beast/http.hpp>' "cfn using Beast"
+[ $fails -eq 0 ] && echo "layers: 10 planted includes caught, 0 missed"
 exit $((fails > 0))
