@@ -512,6 +512,7 @@ private:
         if (*type == "AWS::Serverless::Function")
             props = with_globals(r, props.get_object(), path);
         auto resolved = value(props, join_path(path, "Properties"));
+        out_.ref_values[id] = ref_resource(id, r);
         resource res{
             id, *type, resolved && resolved->is_object() ? resolved->get_object() : json::object()};
         out_.resources.push_back(std::move(res));

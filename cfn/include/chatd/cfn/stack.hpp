@@ -47,6 +47,8 @@ struct stack
     std::vector<resource> resources;        ///< in template order
     std::vector<std::string> left_out;      ///< resources whose Condition is false
     std::map<std::string, bool> conditions; ///< every condition, evaluated
+    /// What Ref gives for each resource kept: a function or table name, an API id, ...
+    std::map<std::string, std::string> ref_values;
 
     resource const* find(std::string const& logical_id) const;
 };
