@@ -67,7 +67,22 @@ server::server(config cfg)
             throw startup_error("--event-log: " + std::string(e.what()));
         }
     }
-    make_gateway(load_api());
+    if (cfg_.template_file.empty()) {
+        make_gateway(load_api());
+    } else {
+        auto app = load_template_app(cfg_);
+        cfg_.stage = app.stage;
+        cfg_.api_id = app.api_id;
+        net::post(spawner_, [] { pthread_setname_np(pthread_self(), "chatd-spawn"); });
+        for (auto& f : app.functions) {
+            auto name = f.name;
+            lambdas_[name] = std::make_unique<lambda_function>(
+                ioc_.get_executor(), spawner_.get_executor(), std::move(f));
+        }
+        for (auto const& note : app.notes)
+            log::info("template: " + note);
+        make_gateway(app.api);
+    }
 
     net::post(files_, [] { pthread_setname_np(pthread_self(), "chatd-files"); });
     routes_ = std::make_unique<http_routes>(
@@ -87,7 +102,9 @@ route_table server::make_routes(api_definition const& api)
     route_table routes;
     for (auto const& [key, spec] : api.routes) {
         integration* target = chat_.get();
-        if (spec.integration != "chat") {
+        if (spec.integration.starts_with("lambda:")) {
+            target = lambdas_.at(spec.integration.substr(7)).get();
+        } else if (spec.integration != "chat") {
             auto& slot = http_integrations_[spec.integration];
             if (!slot)
                 slot = std::make_unique<http_integration>(
@@ -181,6 +198,7 @@ server::~server()
     if (storage_)
         storage_->stop();
     files_.join();
+    spawner_.join();
     log::stop();
 }
 
@@ -195,6 +213,9 @@ int server::run()
     log::start(&stats_.log_lines_dropped);
     arm_heap_trim();
     ioc_.run();
+    // Every $disconnect has run: the functions' processes can go.
+    for (auto& [name, fn] : lambdas_)
+        fn->stop();
     // Every $disconnect has been queued by now; finish and commit them before exiting.
     storage_->stop();
     if (events_)

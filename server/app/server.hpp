@@ -9,10 +9,13 @@
 #include <stdexcept>
 
 #include "app/http_routes.hpp"
+#include "app/startup_error.hpp"
+#include "app/template_app.hpp"
 #include "gateway/api_definition.hpp"
 #include "gateway/gateway.hpp"
 #include "integrations/chat_integration.hpp"
 #include "integrations/http_integration.hpp"
+#include "integrations/lambda_function.hpp"
 #include "integrations/storage_worker.hpp"
 #include "ops/config.hpp"
 #include "ops/heap_trim.hpp"
@@ -23,12 +26,6 @@
 #include "transport/net.hpp"
 
 namespace chatd::server {
-
-/// A setting that cannot be used (bad routes file, unwritable event log): chatd exits with 2.
-struct startup_error : std::runtime_error
-{
-    using std::runtime_error::runtime_error;
-};
 
 /// chatd, assembled: one I/O thread (the caller of run()), one storage thread, one file
 /// thread (static files and heap trimming). Construction opens the database and binds the port, so
@@ -71,6 +68,8 @@ private:
     std::unique_ptr<core::chat_app> app_;
     std::unique_ptr<chat_integration> chat_;
     std::map<std::string, std::unique_ptr<http_integration>> http_integrations_;
+    net::thread_pool spawner_{1}; ///< starts function processes (posix_spawn blocks)
+    std::map<std::string, std::unique_ptr<lambda_function>> lambdas_; ///< --template's functions
     std::unique_ptr<line_writer> events_;
     std::unique_ptr<gateway> gateway_;
     std::unique_ptr<http_routes> routes_;

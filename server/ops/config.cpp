@@ -163,6 +163,55 @@ option word(names n,
             }};
 }
 
+bool is_region_char(char c)
+{
+    return core::is_ascii_lower_alnum(c) || c == '-';
+}
+
+/// "Key=Value Key2=Value2": each pair replaces an earlier value of the same key.
+std::optional<std::string> add_overrides(config& cfg, std::string const& v)
+{
+    std::size_t i = 0;
+    bool any = false;
+    while (i < v.size()) {
+        auto start = v.find_first_not_of(" \t", i);
+        if (start == std::string::npos)
+            break;
+        auto end = v.find_first_of(" \t", start);
+        auto pair = v.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        i = end == std::string::npos ? v.size() : end;
+        auto eq = pair.find('=');
+        if (eq == std::string::npos || eq == 0)
+            return "'" + pair + "' is not Key=Value";
+        auto key = pair.substr(0, eq);
+        std::erase_if(cfg.parameter_overrides, [&](auto const& kv) { return kv.first == key; });
+        cfg.parameter_overrides.emplace_back(key, pair.substr(eq + 1));
+        any = true;
+    }
+    if (!any)
+        return "must be Key=Value pairs";
+    return std::nullopt;
+}
+
+/// --stage: remembers that it was given, so that a template's own stage does not replace it.
+option stage_option()
+{
+    auto o = word({"--stage", "CHATD_STAGE", "stage name: ws://HOST:PORT/STAGE"},
+                  &config::stage,
+                  1,
+                  128,
+                  core::is_base64url_char,
+                  "must be 1-128 characters of A-Z a-z 0-9 - _");
+    auto set = o.set;
+    o.set = [set](config& c, std::string const& v) {
+        auto err = set(c, v);
+        if (!err)
+            c.stage_given = true;
+        return err;
+    };
+    return o;
+}
+
 std::vector<option> const& options()
 {
     using c = config;
@@ -189,12 +238,7 @@ std::vector<option> const& options()
                 "the machine, and commits faster"},
                &c::durability,
                {"full", "normal"}),
-        word({"--stage", "CHATD_STAGE", "stage name: ws://HOST:PORT/STAGE"},
-             &c::stage,
-             1,
-             128,
-             core::is_base64url_char,
-             "must be 1-128 characters of A-Z a-z 0-9 - _"),
+        stage_option(),
         text({"--static", "CHATD_STATIC", "directory of the web client"}, &c::static_dir),
         word({"--api-id", "CHATD_API_ID", "requestContext.apiId: 10 lower-case letters/digits"},
              &c::api_id,
@@ -218,6 +262,28 @@ std::vector<option> const& options()
              &c::routes_file,
              "must not be empty",
              off),
+        text({"--template",
+              "CHATD_TEMPLATE",
+              "run the serverless app of a SAM or CloudFormation template (YAML or JSON): its "
+              "WebSocket API, its Lambda functions"},
+             &c::template_file,
+             "must name a file",
+             off),
+        {"--parameter-overrides",
+         "CHATD_PARAMETER_OVERRIDES",
+         "the template's parameters, 'Key=Value Key2=Value2' (may be given more than once)",
+         [](config& cfg, std::string const& v) -> std::optional<std::string> {
+             return add_overrides(cfg, v);
+         },
+         {}},
+        word({"--region",
+              "CHATD_REGION",
+              "AWS::Region of the template's stack, and AWS_REGION of its functions"},
+             &c::region,
+             1,
+             32,
+             is_region_char,
+             "must be a region name such as us-east-1"),
         seconds({"--integration-timeout",
                  "CHATD_INTEGRATION_TIMEOUT",
                  "seconds an HTTP integration may take"},

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chatd::server {
@@ -29,7 +30,11 @@ struct config
     std::string tls_cert;            ///< PEM certificate chain; with tls_key: wss:// and https://
     std::string tls_key;             ///< PEM private key
     std::string routes_file;         ///< empty: the chat app's routes
-    std::string event_log;           ///< empty: off; "-": stderr
+    std::string template_file;       ///< --template: run a SAM/CloudFormation template's app
+    std::vector<std::pair<std::string, std::string>> parameter_overrides; ///< Key=Value pairs
+    std::string region = "us-east-1";            ///< AWS::Region of the template's stack
+    bool stage_given = false;                    ///< --stage was set (a template's stage otherwise)
+    std::string event_log;                       ///< empty: off; "-": stderr
     std::int64_t integration_timeout_ms = 29000; ///< API Gateway's maximum
     std::int64_t idle_timeout_ms = 600000;       ///< API Gateway: 10 minutes
     std::int64_t max_duration_ms = 7200000;      ///< API Gateway: 2 hours

@@ -1,0 +1,143 @@
+#include "app/template_app.hpp"
+
+#include <chatd/cfn/app.hpp>
+#include <chatd/cfn/document.hpp>
+#include <chatd/cfn/stack.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "app/startup_error.hpp"
+#include "integrations/http_integration.hpp"
+#include <unistd.h>
+
+namespace chatd::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// An executable on PATH, or nothing.
+std::string find_on_path(std::string const& name)
+{
+    char const* path = std::getenv("PATH");
+    std::string_view rest = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    while (!rest.empty()) {
+        auto colon = rest.find(':');
+        auto dir = rest.substr(0, colon);
+        auto candidate = fs::path(dir.empty() ? "." : std::string(dir)) / name;
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate.string();
+        if (colon == std::string_view::npos)
+            break;
+        rest.remove_prefix(colon + 1);
+    }
+    return {};
+}
+
+} // namespace
+
+template_app load_template_app(config const& cfg)
+{
+    auto const& file = cfg.template_file;
+    auto doc = cfn::load_document(file);
+    if (auto const* err = std::get_if<std::string>(&doc))
+        throw startup_error("--template " + *err);
+    cfn::stack_options opt;
+    opt.pseudo.region = cfg.region;
+    for (auto const& [k, v] : cfg.parameter_overrides)
+        opt.parameter_overrides[k] = v;
+    auto resolved = cfn::resolve(std::get<boost::json::value>(doc), file, opt);
+    if (auto const* err = std::get_if<std::string>(&resolved))
+        throw startup_error("--template " + *err);
+    auto const& stack = std::get<cfn::stack>(resolved);
+    auto dir = fs::absolute(fs::path(file)).parent_path().string();
+    auto read = cfn::read_app(stack, dir, file);
+    if (auto const* err = std::get_if<std::string>(&read))
+        throw startup_error("--template " + *err);
+    auto const& app = std::get<cfn::app>(read);
+
+    if (app.apis.empty())
+        throw startup_error("--template " + file +
+                            ": no WebSocket API (AWS::Serverless::WebSocketApi, or "
+                            "AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET)");
+    if (app.apis.size() > 1)
+        throw startup_error("--template " + file + ": " + std::to_string(app.apis.size()) +
+                            " WebSocket APIs; chatd serves one per process");
+    auto const& api = app.apis.front();
+    if (api.authorizer)
+        throw startup_error("--template " + file + ": Resources." + api.authorizer->logical_id +
+                            ": REQUEST authorizers are not run by chatd yet");
+
+    template_app out;
+    out.api_id = api.api_id;
+    out.api.selection_expression = api.route_selection_expression;
+    if (cfg.stage_given) {
+        if (!api.stages.empty() && !api.stages.count(cfg.stage))
+            throw startup_error("--stage '" + cfg.stage +
+                                "': the template's API has no such stage");
+        out.stage = cfg.stage;
+    } else if (api.stages.size() > 1) {
+        std::string names;
+        for (auto const& [name, vars] : api.stages)
+            names += (names.empty() ? "" : ", ") + name;
+        throw startup_error("--template " + file + ": the API has stages " + names +
+                            ": pick one with --stage");
+    } else {
+        out.stage = api.stages.empty() ? cfg.stage : api.stages.begin()->first;
+    }
+    for (auto const& r : api.routes) {
+        route_spec spec;
+        spec.two_way = r.two_way;
+        spec.integration = r.function.empty() ? r.http_url : "lambda:" + r.function;
+        if (!r.http_url.empty() && !parse_http_url(r.http_url))
+            throw startup_error("--template " + file + ": route " + r.key + ": '" + r.http_url +
+                                "' is not an http://host[:port]/path URL");
+        out.api.routes[r.key] = spec;
+    }
+
+    auto runtimes = std::string(CHATD_DEFAULT_RUNTIMES_DIR);
+    std::string node;
+    for (auto const& f : app.functions) {
+        if (f.runtime.starts_with("python"))
+            throw startup_error("--template " + file + ": Resources." + f.logical_id +
+                                ": Runtime " + f.runtime +
+                                ": Python functions are not run by chatd yet (Node.js and "
+                                "provided.* are)");
+        if (f.runtime.starts_with("nodejs") && node.empty()) {
+            node = find_on_path("node");
+            if (node.empty())
+                throw startup_error("--template " + file + ": Resources." + f.logical_id +
+                                    ": Runtime " + f.runtime + " needs node on PATH");
+        }
+        if (f.runtime.starts_with("provided") &&
+            ::access((fs::path(f.code_dir) / "bootstrap").c_str(), X_OK) != 0)
+            throw startup_error("--template " + file + ": Resources." + f.logical_id +
+                                ": Runtime " + f.runtime + " needs an executable " + f.code_dir +
+                                "/bootstrap");
+        lambda_config lc;
+        lc.name = f.name;
+        lc.runtime = f.runtime;
+        lc.handler = f.handler;
+        lc.code_dir = f.code_dir;
+        lc.environment = f.environment;
+        lc.timeout = std::chrono::milliseconds(static_cast<long>(f.timeout_seconds * 1000));
+        lc.memory_mb = f.memory_mb;
+        lc.region = cfg.region;
+        lc.account_id = stack.pseudo.account_id;
+        lc.runtimes_dir = runtimes;
+        lc.node = node;
+        out.functions.push_back(std::move(lc));
+    }
+    for (auto const& t : app.tables)
+        out.notes.push_back("table " + t.name + " (" + t.logical_id +
+                            "): DynamoDB tables are not created by chatd yet");
+    if (!app.not_emulated.empty()) {
+        std::string list;
+        for (auto const& n : app.not_emulated)
+            list += (list.empty() ? "" : ", ") + n;
+        out.notes.push_back("not emulated (no local behaviour): " + list);
+    }
+    return out;
+}
+
+} // namespace chatd::server

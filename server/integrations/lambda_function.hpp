@@ -1,0 +1,122 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "integrations/integration.hpp"
+#include "transport/net.hpp"
+
+namespace chatd::server {
+
+/// What a function needs to run the way Lambda runs it.
+struct lambda_config
+{
+    std::string name;     ///< the function's name (its Ref value)
+    std::string runtime;  ///< nodejs20.x, provided.al2023, ...
+    std::string handler;  ///< _HANDLER
+    std::string code_dir; ///< LAMBDA_TASK_ROOT, the working directory
+    std::vector<std::pair<std::string, std::string>> environment; ///< the template's variables
+    std::chrono::milliseconds timeout{3000};
+    int memory_mb = 128;
+    std::string region = "us-east-1";
+    std::string account_id = "123456789012";
+    std::string runtimes_dir; ///< chatd's runtime clients (runtimes/node/ric.mjs, ...)
+    std::string node;         ///< the node binary, for nodejs* runtimes
+    std::size_t max_instances = 10;
+    std::size_t max_queue = 1000;                ///< invocations waiting for an instance
+    std::chrono::milliseconds idle_stop{300000}; ///< an idle instance is stopped after this
+};
+
+/// One Lambda function, run for real: chatd plays the Lambda service for it. Each instance is
+/// a process of the function's runtime (the code directory's `bootstrap` for provided.*, chatd's
+/// runtime client for Node.js) talking to a Runtime API (2018-06-01) that chatd serves for that
+/// instance alone on a loopback port. Instances start on demand, take one invocation at a
+/// time, are reused while warm and stopped when idle; more start while invocations overlap,
+/// up to `max_instances`, and the rest wait in a bounded queue.
+///
+/// Lambda's failures are reproduced: a function error (the runtime's /error), an init error
+/// (/init/error, reported on the invocation that was waiting), a timeout (the instance is
+/// killed: "Task timed out after N.NN seconds") and a crash (the process exits mid-invocation:
+/// Runtime.ExitError) all reach the gateway as function errors. The function's output and
+/// the START, END and REPORT lines go to chatd's log, tagged with the function's name.
+///
+/// Runs on the I/O thread; processes are started on `spawner`, a thread of their own, since
+/// starting one blocks.
+class lambda_function final : public integration
+{
+public:
+    lambda_function(net::any_io_executor io, net::any_io_executor spawner, lambda_config cfg);
+    ~lambda_function() override;
+
+    lambda_function(lambda_function const&) = delete;
+    lambda_function& operator=(lambda_function const&) = delete;
+
+    void invoke(core::event ev, completion done) override;
+
+    /// A raw invocation: `payload` in, the function's response body (or its error) out.
+    /// (The gateway's events go through invoke(); authorizers use this.)
+    struct raw_result
+    {
+        bool ok = false;
+        std::string body;  ///< the response, or the error's JSON
+        std::string error; ///< for the log, when !ok
+        bool timed_out = false;
+    };
+
+    using raw_completion = std::function<void(raw_result)>;
+    void invoke_raw(std::string payload, raw_completion done);
+
+    /// Stop every instance (SIGKILL to its process group) and fail what waits. Called at
+    /// shutdown, after the last $disconnect has been handed over.
+    void stop();
+
+    lambda_config const& config() const { return cfg_; }
+
+    std::size_t instances() const { return instances_.size(); }
+
+private:
+    struct invocation
+    {
+        std::string id;
+        std::string payload;
+        raw_completion done;
+    };
+    struct instance;
+
+    void dispatch();
+    void start_instance();
+    void spawned(
+        std::shared_ptr<instance> const& in, int pid, int out_fd, int err_fd, std::string error);
+    net::awaitable<void> accept_loop(std::shared_ptr<instance> in);
+    net::awaitable<void> serve(std::shared_ptr<instance> in, tcp::socket socket);
+    net::awaitable<http::response<http::string_body>>
+    answer(std::shared_ptr<instance> const& in, http::request<http::string_body> const& req);
+    net::awaitable<void> read_lines(int fd);
+    void watch_exit(std::shared_ptr<instance> const& in);
+    void exited(std::shared_ptr<instance> const& in, std::string how);
+    void finish(std::shared_ptr<instance> const& in, raw_result r);
+    void retire(std::shared_ptr<instance> const& in);
+    void arm_idle(std::shared_ptr<instance> const& in);
+    std::vector<std::string> environment(unsigned short port) const;
+    std::vector<std::string> command() const;
+    std::string new_request_id();
+
+    net::any_io_executor io_;
+    net::any_io_executor spawner_;
+    lambda_config cfg_;
+    std::deque<invocation> queue_;
+    std::vector<std::shared_ptr<instance>> instances_;
+    std::size_t starting_ = 0; ///< instances started that have not asked for work yet
+    std::mt19937_64 random_{std::random_device{}()};
+    bool stopped_ = false;
+};
+
+} // namespace chatd::server
