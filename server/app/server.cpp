@@ -73,11 +73,12 @@ server::server(config cfg)
         auto app = load_template_app(cfg_);
         cfg_.stage = app.stage;
         cfg_.api_id = app.api_id;
-        net::post(spawner_, [] { pthread_setname_np(pthread_self(), "chatd-spawn"); });
+        spawner_ = std::make_unique<net::thread_pool>(1);
+        net::post(*spawner_, [] { pthread_setname_np(pthread_self(), "chatd-spawn"); });
         for (auto& f : app.functions) {
             auto name = f.name;
             lambdas_[name] = std::make_unique<lambda_function>(
-                ioc_.get_executor(), spawner_.get_executor(), std::move(f));
+                ioc_.get_executor(), spawner_->get_executor(), std::move(f));
         }
         for (auto const& note : app.notes)
             log::info("template: " + note);
@@ -198,7 +199,11 @@ server::~server()
     if (storage_)
         storage_->stop();
     files_.join();
-    spawner_.join();
+    for (auto& [name, fn] : lambdas_)
+        fn->stop(); // queued process starts now start nothing
+    if (spawner_)
+        spawner_->join();
+    lambdas_.clear();
     log::stop();
 }
 

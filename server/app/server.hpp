@@ -68,7 +68,8 @@ private:
     std::unique_ptr<core::chat_app> app_;
     std::unique_ptr<chat_integration> chat_;
     std::map<std::string, std::unique_ptr<http_integration>> http_integrations_;
-    net::thread_pool spawner_{1}; ///< starts function processes (posix_spawn blocks)
+    /// Starts function processes (posix_spawn blocks); only with --template.
+    std::unique_ptr<net::thread_pool> spawner_;
     std::map<std::string, std::unique_ptr<lambda_function>> lambdas_; ///< --template's functions
     std::unique_ptr<line_writer> events_;
     std::unique_ptr<gateway> gateway_;

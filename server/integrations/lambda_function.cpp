@@ -266,8 +266,13 @@ void lambda_function::start_instance()
     auto argv = command();
     auto env = environment(in->acceptor.local_endpoint().port());
     auto dir = cfg_.code_dir;
-    // posix_spawn blocks until the child has exec'd: not on the I/O thread.
-    net::post(spawner_, [this, in, argv, env, dir] {
+    auto runtime = cfg_.runtime;
+    // posix_spawn blocks until the child has exec'd: not on the I/O thread. The task touches
+    // nothing of this object's but what it was given, and a process it starts after stop()
+    // is killed at once.
+    net::post(spawner_, [this, in, argv, env, dir, runtime, halted = halted_] {
+        if (halted->load())
+            return;
         int out_pipe[2] = {-1, -1};
         int err_pipe[2] = {-1, -1};
         std::string error;
@@ -305,12 +310,17 @@ void lambda_function::start_instance()
                          ? ENOEXEC
                          : ::posix_spawn(&pid, args[0], &fa, &attr, args.data(), envp.data());
             if (rc != 0) {
-                error = argv.empty() ? "no runtime for " + cfg_.runtime
+                error = argv.empty() ? "no runtime for " + runtime
                                      : "cannot start " + argv[0] + ": " + std::strerror(rc);
                 pid = -1;
             }
             posix_spawn_file_actions_destroy(&fa);
             posix_spawnattr_destroy(&attr);
+        }
+        if (pid > 0 && halted->load()) {
+            ::kill(-pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            pid = -1;
         }
         if (out_pipe[1] >= 0)
             ::close(out_pipe[1]);
@@ -629,6 +639,7 @@ void lambda_function::stop()
     if (stopped_)
         return;
     stopped_ = true;
+    halted_->store(true);
     for (auto& in : instances_) {
         if (in->pid > 0) {
             ::kill(-in->pid, SIGKILL);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -117,6 +118,8 @@ private:
     std::size_t starting_ = 0; ///< instances started that have not asked for work yet
     std::mt19937_64 random_{std::random_device{}()};
     bool stopped_ = false;
+    /// Seen by process starts queued on the spawner: after stop() they start nothing.
+    std::shared_ptr<std::atomic<bool>> halted_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 } // namespace chatd::server
