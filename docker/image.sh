@@ -4,7 +4,8 @@
 # without a Docker engine.
 #
 #   docker/image.sh build OUT    build stage: install the build packages (scripts/apt-packages.txt),
-#                                build Release, install chatd and the web client under OUT/opt/chatd
+#                                build Release, install chatd, the web client and the Lambda
+#                                runtime clients under OUT/opt/chatd
 #   docker/image.sh runtime      runtime stage: install the runtime packages from the same list,
 #                                add the unprivileged user chatd and its /data directory
 set -euo pipefail
@@ -16,12 +17,14 @@ build)
   out="${2:?usage: docker/image.sh build OUT}"
   "$repo/scripts/setup.sh" build
   cmake -S "$repo" -B "$repo/build/image" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHATD_BUILD_TESTS=OFF \
-    -DCHATD_DEFAULT_STATIC=/opt/chatd/static >/dev/null
+    -DCHATD_DEFAULT_STATIC=/opt/chatd/static -DCHATD_DEFAULT_RUNTIMES=/opt/chatd/runtimes >/dev/null
   cmake --build "$repo/build/image" --target chatd
   install -D -m 0755 "$repo/build/image/chatd" "$out/opt/chatd/bin/chatd"
   strip "$out/opt/chatd/bin/chatd"
   mkdir -p "$out/opt/chatd/static"
   cp -R "$repo/static/." "$out/opt/chatd/static/"
+  mkdir -p "$out/opt/chatd/runtimes"
+  cp -R "$repo/runtimes/." "$out/opt/chatd/runtimes/"
   ;;
 runtime)
   "$repo/scripts/setup.sh" runtime

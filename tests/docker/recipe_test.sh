@@ -39,6 +39,11 @@ grep -qE '^VOLUME /data$' "$dockerfile" || fail "no VOLUME /data"
 grep -E '^RUN ' "$dockerfile" | grep -vq 'docker/image.sh' && fail "every RUN line must call docker/image.sh"
 grep -q 'scripts/setup.sh' "$repo/docker/image.sh" || fail "image.sh must install through scripts/setup.sh"
 grep -q 'apt-packages.txt' "$dockerfile" || fail "the runtime stage must copy the shared package list"
+# The build stage copies every directory the build reads (the top CMakeLists' subdirectories).
+for sub in $(sed -nE 's/^add_subdirectory\(([a-z]+)\)$/\1/p' "$repo/CMakeLists.txt"); do
+  grep -qxF "COPY $sub ./$sub" "$dockerfile" || fail "the build stage must COPY $sub (CMakeLists.txt builds it)"
+done
+grep -qxF "COPY runtimes ./runtimes" "$dockerfile" || fail "the build stage must COPY runtimes (the Lambda runtime clients)"
 if grep -RniE '(secret|password|passwd|token|api[_-]?key|BEGIN [A-Z ]*PRIVATE KEY|AWS_ACCESS_KEY_ID)' \
      "$dockerfile" "$repo/docker/compose.yaml" "$repo/docker/image.sh"; then
   fail "something that looks like a secret is in the image recipe"
@@ -60,6 +65,7 @@ trap cleanup EXIT
 "$repo/docker/image.sh" build "$out" >/dev/null
 [ -x "$out/opt/chatd/bin/chatd" ] || fail "no binary"
 [ -f "$out/opt/chatd/static/index.html" ] || fail "no web client"
+[ -f "$out/opt/chatd/runtimes/node/ric.mjs" ] || fail "no Node.js runtime client"
 
 step "runtime stage in a debootstrap root"
 base="${CHATD_DOCKER_ROOT_CACHE:-$repo/build/docker-root-base}"
