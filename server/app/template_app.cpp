@@ -4,8 +4,11 @@
 #include <chatd/cfn/document.hpp>
 #include <chatd/cfn/stack.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "app/startup_error.hpp"
 #include "integrations/http_integration.hpp"
@@ -32,6 +35,36 @@ std::string find_on_path(std::string const& name)
         rest.remove_prefix(colon + 1);
     }
     return {};
+}
+
+/// The first line `binary --version` prints ("v20.20.2", "Python 3.11.2"); run once at start.
+std::string version_of(std::string const& binary)
+{
+    std::string out;
+    if (FILE* p = ::popen((binary + " --version 2>&1").c_str(), "r")) {
+        char buf[128];
+        if (std::fgets(buf, sizeof buf, p))
+            out = buf;
+        ::pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+        out.pop_back();
+    return out;
+}
+
+/// "nodejs20.x" and "v20.20.2" name the same major version; "python3.11" and "Python 3.11.2"
+/// the same minor one.
+bool same_version(std::string const& runtime, std::string const& found)
+{
+    if (runtime.starts_with("nodejs")) {
+        auto major = runtime.substr(6, runtime.find('.') - 6);
+        return found.starts_with("v" + major + ".");
+    }
+    if (runtime.starts_with("python")) {
+        auto wanted = runtime.substr(6);
+        return found.starts_with("Python " + wanted + ".") || found == "Python " + wanted;
+    }
+    return true;
 }
 
 } // namespace
@@ -97,12 +130,16 @@ template_app load_template_app(config const& cfg)
 
     auto runtimes = std::string(CHATD_DEFAULT_RUNTIMES_DIR);
     std::string node;
+    std::string python;
+    std::map<std::string, std::string> versions; // binary -> what --version said
+    std::set<std::string> warned;                // runtimes already noted
     for (auto const& f : app.functions) {
-        if (f.runtime.starts_with("python"))
-            throw startup_error("--template " + file + ": Resources." + f.logical_id +
-                                ": Runtime " + f.runtime +
-                                ": Python functions are not run by chatd yet (Node.js and "
-                                "provided.* are)");
+        if (f.runtime.starts_with("python") && python.empty()) {
+            python = find_on_path("python3");
+            if (python.empty())
+                throw startup_error("--template " + file + ": Resources." + f.logical_id +
+                                    ": Runtime " + f.runtime + " needs python3 on PATH");
+        }
         if (f.runtime.starts_with("nodejs") && node.empty()) {
             node = find_on_path("node");
             if (node.empty())
@@ -126,6 +163,18 @@ template_app load_template_app(config const& cfg)
         lc.account_id = stack.pseudo.account_id;
         lc.runtimes_dir = runtimes;
         lc.node = node;
+        lc.python = python;
+        if (auto const& bin = f.runtime.starts_with("nodejs") ? node : python;
+            !f.runtime.starts_with("provided")) {
+            auto& found = versions[bin];
+            if (found.empty())
+                found = version_of(bin);
+            if (!same_version(f.runtime, found) && warned.insert(f.runtime).second)
+                out.notes.push_back(f.runtime + " (" + f.logical_id +
+                                    " and any other) runs on this "
+                                    "machine's " +
+                                    bin + ", " + found);
+        }
         out.functions.push_back(std::move(lc));
     }
     for (auto const& t : app.tables)

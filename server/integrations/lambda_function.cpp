@@ -199,6 +199,8 @@ std::vector<std::string> lambda_function::command() const
         return {cfg_.code_dir + "/bootstrap"};
     if (cfg_.runtime.starts_with("nodejs"))
         return {cfg_.node, cfg_.runtimes_dir + "/node/ric.mjs"};
+    if (cfg_.runtime.starts_with("python"))
+        return {cfg_.python, cfg_.runtimes_dir + "/python/ric.py"};
     return {};
 }
 
@@ -230,6 +232,11 @@ std::vector<std::string> lambda_function::environment(unsigned short port) const
         {"LANG", "en_US.UTF-8"},
         {"PATH", path ? path : "/usr/local/bin:/usr/bin:/bin"},
     };
+    if (cfg_.runtime.starts_with("python")) {
+        // Output reaches the log as it is written, as on Lambda.
+        vars.emplace_back("PYTHONUNBUFFERED", "1");
+        vars.emplace_back("PYTHONPATH", cfg_.code_dir);
+    }
     std::vector<std::string> out;
     for (auto const& [k, v] : vars)
         out.push_back(k + "=" + v);

@@ -31,6 +31,7 @@ struct lambda_config
     std::string account_id = "123456789012";
     std::string runtimes_dir; ///< chatd's runtime clients (runtimes/node/ric.mjs, ...)
     std::string node;         ///< the node binary, for nodejs* runtimes
+    std::string python;       ///< the python3 binary, for python* runtimes
     std::size_t max_instances = 10;
     std::size_t max_queue = 1000;                ///< invocations waiting for an instance
     std::chrono::milliseconds idle_stop{300000}; ///< an idle instance is stopped after this
@@ -38,8 +39,8 @@ struct lambda_config
 
 /// One Lambda function, run for real: chatd plays the Lambda service for it. Each instance is
 /// a process of the function's runtime (the code directory's `bootstrap` for provided.*, chatd's
-/// runtime client for Node.js) talking to a Runtime API (2018-06-01) that chatd serves for that
-/// instance alone on a loopback port. Instances start on demand, take one invocation at a
+/// runtime clients for Node.js and Python) talking to a Runtime API (2018-06-01) that chatd serves
+/// for that instance alone on a loopback port. Instances start on demand, take one invocation at a
 /// time, are reused while warm and stopped when idle; more start while invocations overlap,
 /// up to `max_instances`, and the rest wait in a bounded queue.
 ///

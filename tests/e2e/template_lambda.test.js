@@ -30,6 +30,7 @@ Resources:
         slow: {FunctionArn: !GetAtt Slow.Arn, RouteResponseSelectionExpression: $default}
         crash: {FunctionArn: !GetAtt Crash.Arn, RouteResponseSelectionExpression: $default}
         broken: {FunctionArn: !GetAtt Broken.Arn, RouteResponseSelectionExpression: $default}
+        py: {FunctionArn: !GetAtt Py.Arn, RouteResponseSelectionExpression: $default}
   Connect:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: connect/, Handler: index.handler}
@@ -54,6 +55,13 @@ Resources:
   Broken:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: echo/, Handler: missing.handler}
+  Py:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: py/
+      Handler: handlers/chat.handle
+      Runtime: python3.11
+      Environment: {Variables: {TABLE: !Ref Greeting}}
   Role:
     Type: AWS::IAM::Role
 `;
@@ -76,6 +84,11 @@ const files = {
     };
     export const slow = () => new Promise((r) => setTimeout(() => r({ statusCode: 200, body: 'late' }), 3000));
     export const crash = async () => { process.exit(3); };`,
+  'py/handlers/chat.py': `import json, os
+def handle(event, context):
+    print("python got", context.aws_request_id)
+    return {"statusCode": 200, "body": json.dumps({"py": json.loads(event["body"])["text"], "table": os.environ["TABLE"], "fn": context.function_name})}
+`,
   'bash/bootstrap': `#!/bin/sh
 set -eu
 api="http://\${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
@@ -116,6 +129,10 @@ test('the template\'s stage is served, and $connect runs its function', async ()
   await assert.rejects(Client.connect(`${url}?deny=1`), /401/);
   await eventually(() => /\[Connect\] .*\tINFO\tconnect from /.test(chatd.stderr()), 3000, 'the function\'s log line');
   assert.match(chatd.stderr(), /template: not emulated \(no local behaviour\): Role \(AWS::IAM::Role\)/);
+  // When this machine's node is not the template's version, chatd says so, once.
+  const major = process.versions.node.split('.')[0];
+  if (major !== '20') assert.match(chatd.stderr(), /template: nodejs20\.x \(\w+ and any other\) runs on this machine's .*node, v\d+/);
+  else assert.doesNotMatch(chatd.stderr(), /template: nodejs20\.x/);
 });
 
 test('a Node ES module function answers a two-way route, warm on the second call', async () => {
@@ -144,6 +161,14 @@ test('a provided.al2023 bootstrap written in sh with curl runs as on Lambda', as
   assert.equal(await c.nextRaw(), 'from bash');
   c.close();
   await eventually(() => /\[Bash\] bash got [0-9a-f-]{36}/.test(chatd.stderr()), 3000, 'the bootstrap\'s own output');
+});
+
+test('a Python function (a handler in a subdirectory) answers too', async () => {
+  const c = await Client.connect(url);
+  c.send({ action: 'py', text: 'snake' });
+  assert.deepEqual(await c.next(), { py: 'snake', table: 'bonjour', fn: 'Py' });
+  c.close();
+  await eventually(() => /\[Py\] python got [0-9a-f-]{36}/.test(chatd.stderr()), 3000, 'the print in the log');
 });
 
 test('a timeout, a crash and an import error are function errors; the next call works', async () => {
