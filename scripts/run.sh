@@ -5,6 +5,10 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/scripts/setup.sh" build
+# Template mode gives functions the AWS SDK and runs dynalite: both from runtimes/'s lockfile.
+if [[ " $* " == *" --template "* ]] && command -v npm >/dev/null && [ ! -d "$repo/runtimes/node_modules" ]; then
+  (cd "$repo/runtimes" && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cmake --preset release -S "$repo" >/dev/null
 cmake --build "$repo/build/release" --target chatd
 exec "$repo/build/release/chatd" "$@"

@@ -11,8 +11,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "install packages"
 scripts/setup.sh build test
 
-step "npm packages for the end-to-end clients"
+step "npm packages for the end-to-end clients, and for template mode (the SDK, dynalite)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+(cd runtimes && npm ci --no-audit --no-fund --loglevel=error)
 
 step "layers: core/ is pure, server/ includes follow app -> gateway -> integrations -> transport -> ops"
 scripts/check-layers.sh

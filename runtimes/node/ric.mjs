@@ -12,7 +12,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
-import { createRequire } from 'node:module';
+import module, { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const runtimeApi = process.env.AWS_LAMBDA_RUNTIME_API;
@@ -266,8 +266,17 @@ process.on('unhandledRejection', (e) => { fatal(e, 128, phase); });
 
 // --- the loop --------------------------------------------------------------------------------
 
+/** The AWS SDK chatd provides (runtimes/node_modules), for ES modules as NODE_PATH is for CommonJS. */
+function provideSdk() {
+  const dir = process.env.LAMBDA_RUNTIME_DIR;
+  if (!dir || !fs.existsSync(path.join(dir, 'node_modules')) || typeof module.register !== 'function') return;
+  const parentURL = pathToFileURL(path.join(dir, 'index.mjs')).href;
+  module.register('./sdk-resolve.mjs', import.meta.url, { data: { parentURL } });
+}
+
 async function main() {
   patchConsole();
+  provideSdk();
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handler = await loadHandler(appRoot, process.env._HANDLER || '');
   phase = 'invoke';

@@ -73,6 +73,25 @@ server::server(config cfg)
         auto app = load_template_app(cfg_);
         cfg_.stage = app.stage;
         cfg_.api_id = app.api_id;
+        if (app.tables_json != "[]") {
+            auto dir = cfg_.db == ":memory:" ? std::string() : cfg_.db + ".dynamodb";
+            try {
+                dynamodb_ = std::make_unique<dynamodb_local>(
+                    app.node, CHATD_DEFAULT_RUNTIMES_DIR, app.tables_json, dir, cfg_.region);
+            } catch (std::exception const& e) {
+                throw startup_error("--template " + cfg_.template_file + ": " + e.what());
+            }
+            log::info("template: DynamoDB tables at " + dynamodb_->endpoint() + " (dynalite, " +
+                      (dir.empty() ? std::string("in memory") : "data in " + dir) + ")");
+            for (auto& f : app.functions) {
+                bool set =
+                    std::any_of(f.environment.begin(), f.environment.end(), [](auto const& kv) {
+                        return kv.first == "AWS_ENDPOINT_URL_DYNAMODB";
+                    });
+                if (!set)
+                    f.environment.emplace_back("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_->endpoint());
+            }
+        }
         spawner_ = std::make_unique<net::thread_pool>(1);
         net::post(*spawner_, [] { pthread_setname_np(pthread_self(), "chatd-spawn"); });
         for (auto& f : app.functions) {

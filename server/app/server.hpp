@@ -14,6 +14,7 @@
 #include "gateway/api_definition.hpp"
 #include "gateway/gateway.hpp"
 #include "integrations/chat_integration.hpp"
+#include "integrations/dynamodb_local.hpp"
 #include "integrations/http_integration.hpp"
 #include "integrations/lambda_function.hpp"
 #include "integrations/storage_worker.hpp"
@@ -70,6 +71,7 @@ private:
     std::map<std::string, std::unique_ptr<http_integration>> http_integrations_;
     /// Starts function processes (posix_spawn blocks); only with --template.
     std::unique_ptr<net::thread_pool> spawner_;
+    std::unique_ptr<dynamodb_local> dynamodb_; ///< --template's tables, when it has some
     std::map<std::string, std::unique_ptr<lambda_function>> lambdas_; ///< --template's functions
     std::unique_ptr<line_writer> events_;
     std::unique_ptr<gateway> gateway_;

@@ -4,6 +4,8 @@
 #include <chatd/cfn/document.hpp>
 #include <chatd/cfn/stack.hpp>
 
+#include <boost/json/serialize.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -177,9 +179,23 @@ template_app load_template_app(config const& cfg)
         }
         out.functions.push_back(std::move(lc));
     }
-    for (auto const& t : app.tables)
-        out.notes.push_back("table " + t.name + " (" + t.logical_id +
-                            "): DynamoDB tables are not created by chatd yet");
+    boost::json::array tables;
+    for (auto const& t : app.tables) {
+        tables.push_back(t.create_table);
+        if (t.ttl_attribute)
+            out.notes.push_back("table " + t.name +
+                                ": TimeToLiveSpecification is not emulated "
+                                "(items do not expire)");
+    }
+    out.tables_json = boost::json::serialize(tables);
+    if (!app.tables.empty() && node.empty()) {
+        node = find_on_path("node");
+        if (node.empty())
+            throw startup_error("--template " + file +
+                                ": the template's DynamoDB tables need node on PATH (chatd runs "
+                                "dynalite for them)");
+    }
+    out.node = node;
     if (!app.not_emulated.empty()) {
         std::string list;
         for (auto const& n : app.not_emulated)

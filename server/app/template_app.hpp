@@ -16,6 +16,8 @@ struct template_app
     std::string stage;  ///< the stage served: --stage if given, else the template's
     std::string api_id; ///< the API's id, as Ref gives it (requestContext.apiId)
     std::vector<lambda_config> functions;
+    std::string tables_json;        ///< CreateTable inputs of the template's tables ("[]": none)
+    std::string node;               ///< node on PATH, when something needs it
     std::vector<std::string> notes; ///< what to say once at start (resources not emulated, ...)
 };
 

@@ -232,6 +232,10 @@ std::vector<std::string> lambda_function::environment(unsigned short port) const
         {"LANG", "en_US.UTF-8"},
         {"PATH", path ? path : "/usr/local/bin:/usr/bin:/bin"},
     };
+    if (cfg_.runtime.starts_with("nodejs")) {
+        // The AWS SDK chatd provides, for CommonJS (ric.mjs does the same for ES modules).
+        vars.emplace_back("NODE_PATH", cfg_.runtimes_dir + "/node_modules");
+    }
     if (cfg_.runtime.starts_with("python")) {
         // Output reaches the log as it is written, as on Lambda.
         vars.emplace_back("PYTHONUNBUFFERED", "1");

@@ -31,6 +31,7 @@ Resources:
         crash: {FunctionArn: !GetAtt Crash.Arn, RouteResponseSelectionExpression: $default}
         broken: {FunctionArn: !GetAtt Broken.Arn, RouteResponseSelectionExpression: $default}
         py: {FunctionArn: !GetAtt Py.Arn, RouteResponseSelectionExpression: $default}
+        store: {FunctionArn: !GetAtt Store.Arn, RouteResponseSelectionExpression: $default}
   Connect:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: connect/, Handler: index.handler}
@@ -62,6 +63,25 @@ Resources:
       Handler: handlers/chat.handle
       Runtime: python3.11
       Environment: {Variables: {TABLE: !Ref Greeting}}
+  Store:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: store/
+      Handler: index.handler
+      Environment: {Variables: {TABLE_NAME: !Ref Messages}}
+  Messages:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "\${Greeting}-messages"
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+        - {AttributeName: room, AttributeType: S}
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      GlobalSecondaryIndexes:
+        - IndexName: byRoom
+          KeySchema: [{AttributeName: room, KeyType: HASH}]
+          Projection: {ProjectionType: ALL}
+      BillingMode: PAY_PER_REQUEST
   Role:
     Type: AWS::IAM::Role
 `;
@@ -89,6 +109,19 @@ def handle(event, context):
     print("python got", context.aws_request_id)
     return {"statusCode": 200, "body": json.dumps({"py": json.loads(event["body"])["text"], "table": os.environ["TABLE"], "fn": context.function_name})}
 `,
+  // SDK v3 from the runtime, as on Lambda: the function bundles nothing.
+  'store/index.mjs': `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+    import { DynamoDBDocumentClient, PutCommand, ScanCommand, QueryCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    const TableName = process.env.TABLE_NAME;
+    export const handler = async (event) => {
+      const { op, id, room } = JSON.parse(event.body);
+      if (op === 'put') await db.send(new PutCommand({ TableName, Item: { id, room } }));
+      if (op === 'delete') await db.send(new DeleteCommand({ TableName, Key: { id } }));
+      const all = (await db.send(new ScanCommand({ TableName }))).Items.map((i) => i.id).sort();
+      const inRoom = (await db.send(new QueryCommand({ TableName, IndexName: 'byRoom', KeyConditionExpression: 'room = :r', ExpressionAttributeValues: { ':r': room || 'none' } }))).Items.map((i) => i.id).sort();
+      return { statusCode: 200, body: JSON.stringify({ table: TableName, all, inRoom }) };
+    };`,
   'bash/bootstrap': `#!/bin/sh
 set -eu
 api="http://\${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation"
@@ -171,6 +204,17 @@ test('a Python function (a handler in a subdirectory) answers too', async () => 
   await eventually(() => /\[Py\] python got [0-9a-f-]{36}/.test(chatd.stderr()), 3000, 'the print in the log');
 });
 
+test('a function uses the template\'s DynamoDB table through SDK v3, unchanged', async () => {
+  const c = await Client.connect(url);
+  const call = async (msg) => { c.send({ action: 'store', ...msg }); return c.next(() => true, 10000); };
+  assert.deepEqual(await call({ op: 'put', id: 'a', room: 'lobby' }), { table: 'bonjour-messages', all: ['a'], inRoom: ['a'] });
+  assert.deepEqual(await call({ op: 'put', id: 'b', room: 'lobby' }), { table: 'bonjour-messages', all: ['a', 'b'], inRoom: ['a', 'b'] });
+  assert.deepEqual(await call({ op: 'put', id: 'c', room: 'other' }), { table: 'bonjour-messages', all: ['a', 'b', 'c'], inRoom: ['c'] });
+  assert.deepEqual(await call({ op: 'delete', id: 'a', room: 'lobby' }), { table: 'bonjour-messages', all: ['b', 'c'], inRoom: ['b'] });
+  c.close();
+  assert.match(chatd.stderr(), /template: DynamoDB tables at http:\/\/127\.0\.0\.1:\d+ \(dynalite, in memory\)/);
+});
+
 test('a timeout, a crash and an import error are function errors; the next call works', async () => {
   const c = await Client.connect(url);
   c.send({ action: 'slow' });
@@ -219,4 +263,8 @@ test('chatd stops cleanly and leaves no function process behind', async () => {
   assert.equal(r.code, 0);
   assert.match(chatd.stderr(), /chatd stopped/);
   await eventually(() => inside().length === 0, 3000, 'no process left in the code directories');
+  const dynalite = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('dynamodb/server.mjs'); } catch { return false; }
+  });
+  await eventually(() => dynalite().length === 0, 3000, 'the local DynamoDB stopped too');
 });
