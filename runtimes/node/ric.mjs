@@ -9,6 +9,7 @@
 // completion rules (promises, callbacks, context.succeed/fail/done, waiting for an empty event
 // loop), the same error bodies and log lines. No dependencies: Node's own modules only.
 import http from 'node:http';
+import https from 'node:https';
 import fs from 'node:fs';
 import path from 'node:path';
 import util from 'node:util';
@@ -274,9 +275,47 @@ function provideSdk() {
   module.register('./sdk-resolve.mjs', import.meta.url, { data: { parentURL } });
 }
 
+/**
+ * Code written for AWS posts to the @connections API at https://{apiId}.execute-api.{region}.
+ * amazonaws.com/{stage}, or at https://{domainName}/{stage} with the Host its client used.
+ * Those requests go to chatd instead (CHATD_MANAGEMENT_URL, its plain http:// address), the
+ * path unchanged; nothing else is touched. When chatd itself serves TLS, https:// to its own
+ * address is already right and only the execute-api names are redirected.
+ */
+function routeManagementApi() {
+  const target = process.env.CHATD_MANAGEMENT_URL && new URL(process.env.CHATD_MANAGEMENT_URL);
+  if (!target) return;
+  const own = new Set((process.env.CHATD_OWN_HOSTS || '').split(',').filter(Boolean));
+  const ours = (host, port) => /\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(host || '') ||
+    (target.protocol === 'http:' && own.has(`${host}:${port || 443}`));
+  const original = https.request;
+  https.request = function request(...args) {
+    let [url, options, cb] = args;
+    if (typeof url === 'string' || url instanceof URL) {
+      const u = new URL(url);
+      if (typeof options === 'function') { cb = options; options = {}; }
+      options = { ...(options || {}), hostname: u.hostname, port: u.port, path: u.pathname + u.search };
+    } else {
+      cb = options;
+      options = url || {};
+    }
+    const host = options.hostname || (options.host || '').split(':')[0];
+    if (!ours(host, options.port)) return original.apply(this, args);
+    const { agent, ...rest } = options;
+    return http.request({ ...rest, protocol: 'http:', hostname: target.hostname, host: undefined, port: target.port }, cb);
+  };
+  https.get = function get(...args) {
+    const req = https.request(...args);
+    req.end();
+    return req;
+  };
+  module.syncBuiltinESMExports();
+}
+
 async function main() {
   patchConsole();
   provideSdk();
+  routeManagementApi();
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   const handler = await loadHandler(appRoot, process.env._HANDLER || '');
   phase = 'invoke';

@@ -114,6 +114,16 @@ server::server(config cfg)
     }
     auto address = net::ip::make_address(cfg_.host);
     listener_ = std::make_unique<listener>(ioc_, tcp::endpoint(address, cfg_.port), *http_, stats_);
+    if (!lambdas_.empty() && !tls_) {
+        // Function code reaches @connections through chatd's plain port, whatever host name it
+        // built (see runtimes/node/ric.mjs).
+        auto port = std::to_string(listener_->local_endpoint().port());
+        auto hosts = "127.0.0.1:" + port + ",localhost:" + port + ",[::1]:" + port;
+        if (cfg_.host != "0.0.0.0" && cfg_.host != "::" && cfg_.host != "127.0.0.1")
+            hosts += "," + cfg_.host + ":" + port;
+        for (auto& [name, fn] : lambdas_)
+            fn->set_management("http://127.0.0.1:" + port, hosts);
+    }
 }
 
 route_table server::make_routes(api_definition const& api)

@@ -232,6 +232,10 @@ std::vector<std::string> lambda_function::environment(unsigned short port) const
         {"LANG", "en_US.UTF-8"},
         {"PATH", path ? path : "/usr/local/bin:/usr/bin:/bin"},
     };
+    if (!cfg_.management_url.empty()) {
+        vars.emplace_back("CHATD_MANAGEMENT_URL", cfg_.management_url);
+        vars.emplace_back("CHATD_OWN_HOSTS", cfg_.own_hosts);
+    }
     if (cfg_.runtime.starts_with("nodejs")) {
         // The AWS SDK chatd provides, for CommonJS (ric.mjs does the same for ES modules).
         vars.emplace_back("NODE_PATH", cfg_.runtimes_dir + "/node_modules");

@@ -32,6 +32,10 @@ struct lambda_config
     std::string runtimes_dir; ///< chatd's runtime clients (runtimes/node/ric.mjs, ...)
     std::string node;         ///< the node binary, for nodejs* runtimes
     std::string python;       ///< the python3 binary, for python* runtimes
+    /// chatd's own plain address (http://127.0.0.1:PORT) for the runtime clients to send the
+    /// @connections API to, and the host:port names clients reach chatd by.
+    std::string management_url;
+    std::string own_hosts;
     std::size_t max_instances = 10;
     std::size_t max_queue = 1000;                ///< invocations waiting for an instance
     std::chrono::milliseconds idle_stop{300000}; ///< an idle instance is stopped after this
@@ -81,6 +85,14 @@ public:
     void stop();
 
     lambda_config const& config() const { return cfg_; }
+
+    /// Where the runtime clients send @connections calls (see lambda_config), once chatd's
+    /// port is bound; instances started afterwards get it.
+    void set_management(std::string url, std::string own_hosts)
+    {
+        cfg_.management_url = std::move(url);
+        cfg_.own_hosts = std::move(own_hosts);
+    }
 
     std::size_t instances() const { return instances_.size(); }
 
