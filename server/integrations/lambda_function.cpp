@@ -12,12 +12,14 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 
 #include "ops/log.hpp"
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,6 +109,7 @@ struct lambda_function::instance : std::enable_shared_from_this<instance>
     steady::time_point invoked_at;
     double init_ms = 0; ///< on the first invocation: how long init took
     bool cold = true;
+    std::uint64_t generation = 0; ///< of the code it loaded
     std::vector<std::shared_ptr<tcp::socket>> sockets;
 };
 
@@ -116,7 +119,102 @@ lambda_function::lambda_function(net::any_io_executor io,
     : io_(std::move(io))
     , spawner_(std::move(spawner))
     , cfg_(std::move(cfg))
-{}
+    , code_events_(io_)
+{
+    watch_code();
+}
+
+void lambda_function::watch_code()
+{
+    // At start (before chatd serves): one watch per directory of the code, dependencies'
+    // folders left out (node_modules, __pycache__, .git), at most 2,000.
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+        log::warn(cfg_.name +
+                  ": code edits will not be picked up (inotify: " + std::strerror(errno) + ")");
+        return;
+    }
+    code_events_.assign(fd);
+    std::vector<std::string> dirs = {cfg_.code_dir};
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             cfg_.code_dir, std::filesystem::directory_options::skip_permission_denied, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (!it->is_directory(ec))
+            continue;
+        auto name = it->path().filename().string();
+        if (name == "node_modules" || name == "__pycache__" || name == ".git") {
+            it.disable_recursion_pending();
+            continue;
+        }
+        dirs.push_back(it->path().string());
+        if (dirs.size() >= 2000) {
+            log::warn(cfg_.name + ": watching the first 2,000 directories of its code for edits");
+            break;
+        }
+    }
+    constexpr auto mask = IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+    for (auto const& d : dirs) {
+        int wd = ::inotify_add_watch(fd, d.c_str(), mask);
+        if (wd >= 0)
+            watched_[wd] = d;
+    }
+    read_code_events();
+}
+
+void lambda_function::read_code_events()
+{
+    code_events_.async_wait(net::posix::stream_descriptor::wait_read, [this](error_code ec) {
+        if (ec)
+            return;
+        alignas(inotify_event) char buf[8192];
+        std::string changed;
+        for (;;) {
+            auto n = ::read(code_events_.native_handle(), buf, sizeof buf);
+            if (n <= 0)
+                break;
+            for (char* p = buf; p < buf + n;) {
+                auto* e = reinterpret_cast<inotify_event*>(p);
+                p += sizeof(inotify_event) + e->len;
+                if (!(e->mask &
+                      (IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
+                    continue;
+                auto dir = watched_.count(e->wd) ? watched_[e->wd] : cfg_.code_dir;
+                std::string name = e->len ? e->name : "";
+                if (name == "node_modules" || name == "__pycache__" || name.ends_with(".pyc"))
+                    continue;
+                if ((e->mask & IN_CREATE) && (e->mask & IN_ISDIR)) {
+                    int wd = ::inotify_add_watch(code_events_.native_handle(),
+                                                 (dir + "/" + name).c_str(),
+                                                 IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
+                                                     IN_MOVED_FROM | IN_MOVED_TO);
+                    if (wd >= 0)
+                        watched_[wd] = dir + "/" + name;
+                }
+                if (changed.empty())
+                    changed = dir + "/" + name;
+            }
+        }
+        if (!changed.empty())
+            code_changed(changed);
+        read_code_events();
+    });
+}
+
+void lambda_function::code_changed(std::string const& what)
+{
+    ++generation_;
+    log::info("[" + cfg_.name + "] code changed (" + what +
+              "): the next invocation runs it in a new instance");
+    auto all = instances_;
+    for (auto& in : all) {
+        // Idle ones go now; busy ones once they have answered (finish()), starting ones when
+        // they first ask for work (answer()), so that no invocation fails for the edit.
+        if (in->asked && !in->current && in->pid > 0)
+            ::kill(-in->pid, SIGKILL);
+    }
+}
 
 lambda_function::~lambda_function()
 {
@@ -178,8 +276,8 @@ void lambda_function::dispatch()
     // A parked instance takes the oldest invocation; otherwise start one more instance when
     // every starting one already has an invocation to take.
     while (!queue_.empty()) {
-        auto it = std::find_if(instances_.begin(), instances_.end(), [](auto const& in) {
-            return in->waiting && !in->current && !in->gone;
+        auto it = std::find_if(instances_.begin(), instances_.end(), [this](auto const& in) {
+            return in->waiting && !in->current && !in->gone && in->generation == generation_;
         });
         if (it == instances_.end())
             break;
@@ -261,6 +359,7 @@ std::vector<std::string> lambda_function::environment(unsigned short port) const
 void lambda_function::start_instance()
 {
     auto in = std::make_shared<instance>(io_);
+    in->generation = generation_;
     error_code ec;
     in->acceptor.open(tcp::v4(), ec);
     if (!ec)
@@ -484,6 +583,12 @@ lambda_function::answer(std::shared_ptr<instance> const& in,
                 std::chrono::duration<double, std::milli>(steady::now() - in->started_at).count();
         }
         in->idle.cancel();
+        if (in->generation != generation_) {
+            // Started before the code changed: it goes, and a new instance takes the work.
+            if (in->pid > 0)
+                ::kill(-in->pid, SIGKILL);
+            co_return fail(http::status::internal_server_error, "ServiceException", "code changed");
+        }
         // Park until an invocation is handed over (dispatch cancels `wake`).
         in->waiting = true;
         dispatch();
@@ -584,6 +689,9 @@ void lambda_function::finish(std::shared_ptr<instance> const& in, raw_result r)
     });
     if (!r.ok)
         log::warn("[" + cfg_.name + "] " + r.error);
+    // An instance that loaded code edited since goes once it has answered.
+    if (in->generation != generation_ && in->pid > 0)
+        ::kill(-in->pid, SIGKILL);
     inv.done(std::move(r));
 }
 
@@ -655,6 +763,8 @@ void lambda_function::stop()
         return;
     stopped_ = true;
     halted_->store(true);
+    error_code ignored;
+    code_events_.close(ignored);
     for (auto& in : instances_) {
         if (in->pid > 0) {
             ::kill(-in->pid, SIGKILL);

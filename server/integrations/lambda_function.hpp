@@ -54,6 +54,9 @@ struct lambda_config
 /// Runtime.ExitError) all reach the gateway as function errors. The function's output and
 /// the START, END and REPORT lines go to chatd's log, tagged with the function's name.
 ///
+/// A change under the code directory (a file written, created, removed or renamed) is picked up
+/// by the next invocation: idle instances are stopped at once, busy ones once they answer.
+///
 /// Runs on the I/O thread; processes are started on `spawner`, a thread of their own, since
 /// starting one blocks.
 class lambda_function final : public integration
@@ -105,6 +108,9 @@ private:
     };
     struct instance;
 
+    void watch_code();
+    void read_code_events();
+    void code_changed(std::string const& what);
     void dispatch();
     void start_instance();
     void spawned(
@@ -131,6 +137,11 @@ private:
     std::size_t starting_ = 0; ///< instances started that have not asked for work yet
     std::mt19937_64 random_{std::random_device{}()};
     bool stopped_ = false;
+    /// Code directory changes (inotify): each bumps the generation, and instances of an older
+    /// one are replaced, so the next invocation runs the edited code.
+    net::posix::stream_descriptor code_events_;
+    std::map<int, std::string> watched_; ///< watch descriptor -> directory
+    std::uint64_t generation_ = 0;
     /// Seen by process starts queued on the spawner: after stop() they start nothing.
     std::shared_ptr<std::atomic<bool>> halted_ = std::make_shared<std::atomic<bool>>(false);
 };

@@ -32,6 +32,7 @@ Resources:
         broken: {FunctionArn: !GetAtt Broken.Arn, RouteResponseSelectionExpression: $default}
         py: {FunctionArn: !GetAtt Py.Arn, RouteResponseSelectionExpression: $default}
         store: {FunctionArn: !GetAtt Store.Arn, RouteResponseSelectionExpression: $default}
+        edit: {FunctionArn: !GetAtt Edit.Arn, RouteResponseSelectionExpression: $default}
   Connect:
     Type: AWS::Serverless::Function
     Properties: {CodeUri: connect/, Handler: index.handler}
@@ -63,6 +64,9 @@ Resources:
       Handler: handlers/chat.handle
       Runtime: python3.11
       Environment: {Variables: {TABLE: !Ref Greeting}}
+  Edit:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: edit/, Handler: lib/app.handler}
   Store:
     Type: AWS::Serverless::Function
     Properties:
@@ -109,6 +113,7 @@ def handle(event, context):
     print("python got", context.aws_request_id)
     return {"statusCode": 200, "body": json.dumps({"py": json.loads(event["body"])["text"], "table": os.environ["TABLE"], "fn": context.function_name})}
 `,
+  'edit/lib/app.mjs': 'export const handler = async () => ({ statusCode: 200, body: "version 1" });',
   // SDK v3 from the runtime, as on Lambda: the function bundles nothing.
   'store/index.mjs': `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
     import { DynamoDBDocumentClient, PutCommand, ScanCommand, QueryCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
@@ -213,6 +218,17 @@ test('a function uses the template\'s DynamoDB table through SDK v3, unchanged',
   assert.deepEqual(await call({ op: 'delete', id: 'a', room: 'lobby' }), { table: 'bonjour-messages', all: ['b', 'c'], inRoom: ['b'] });
   c.close();
   assert.match(chatd.stderr(), /template: DynamoDB tables at http:\/\/127\.0\.0\.1:\d+ \(dynalite, in memory\)/);
+});
+
+test('an edit under the code directory is picked up by the next invocation, without a restart', async () => {
+  const c = await Client.connect(url);
+  c.send({ action: 'edit' });
+  assert.equal(await c.nextRaw(), 'version 1');
+  fs.writeFileSync(path.join(dir.dir, 'edit/lib/app.mjs'), 'export const handler = async () => ({ statusCode: 200, body: "version 2" });');
+  await eventually(() => /\[Edit\] code changed \(.*edit\/lib\/app\.mjs\)/.test(chatd.stderr()), 3000, 'the edit noticed');
+  c.send({ action: 'edit' });
+  assert.equal(await c.nextRaw(), 'version 2');
+  c.close();
 });
 
 test('a timeout, a crash and an import error are function errors; the next call works', async () => {
