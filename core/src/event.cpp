@@ -42,6 +42,7 @@ request_context base_context(connection_info const& c,
     ctx.domain_name = c.domain_name;
     ctx.api_id = c.api_id;
     ctx.identity = c.identity;
+    ctx.authorizer = c.authorizer;
     return ctx;
 }
 

@@ -31,6 +31,14 @@ json::object context_json(request_context const& c)
 {
     json::object o;
     o["routeKey"] = c.route_key;
+    if (c.authorizer) {
+        json::object a;
+        a["principalId"] = c.authorizer->principal_id;
+        for (auto const& [k, v] : c.authorizer->context)
+            a[k] = v;
+        a["integrationLatency"] = c.authorizer->integration_latency_ms;
+        o["authorizer"] = std::move(a);
+    }
     if (c.message_id)
         o["messageId"] = *c.message_id;
     if (c.disconnect_status_code)

@@ -143,7 +143,11 @@ route_table server::make_routes(api_definition const& api)
                     std::chrono::milliseconds(cfg_.integration_timeout_ms));
             target = slot.get();
         }
-        routes[key] = route_target{target, spec.two_way, {}, nullptr};
+        raw_invoker* authorizer = nullptr;
+        if (spec.authorizer.starts_with("lambda:"))
+            authorizer = lambdas_.at(spec.authorizer.substr(7)).get();
+        routes[key] =
+            route_target{target, spec.two_way, {}, nullptr, authorizer, spec.identity_sources};
     }
     return routes;
 }
@@ -160,7 +164,9 @@ void server::make_gateway(api_definition const& api)
                                                max_in_flight_per_connection,
                                                std::chrono::milliseconds(cfg_.idle_timeout_ms),
                                                std::chrono::milliseconds(cfg_.max_duration_ms)},
-                            events_.get()};
+                            events_.get(),
+                            cfg_.region,
+                            "123456789012"};
     gateway_ = std::make_unique<gateway>(ioc_.get_executor(),
                                          std::move(options),
                                          core::route_selector(*expr, std::move(keys)),

@@ -99,9 +99,6 @@ template_app load_template_app(config const& cfg)
         throw startup_error("--template " + file + ": " + std::to_string(app.apis.size()) +
                             " WebSocket APIs; chatd serves one per process");
     auto const& api = app.apis.front();
-    if (api.authorizer)
-        throw startup_error("--template " + file + ": Resources." + api.authorizer->logical_id +
-                            ": REQUEST authorizers are not run by chatd yet");
 
     template_app out;
     out.api_id = api.api_id;
@@ -124,6 +121,10 @@ template_app load_template_app(config const& cfg)
         route_spec spec;
         spec.two_way = r.two_way;
         spec.integration = r.function.empty() ? r.http_url : "lambda:" + r.function;
+        if (r.authorized && api.authorizer) {
+            spec.authorizer = "lambda:" + api.authorizer->function;
+            spec.identity_sources = api.authorizer->identity_sources;
+        }
         if (!r.http_url.empty() && !parse_http_url(r.http_url))
             throw startup_error("--template " + file + ": route " + r.key + ": '" + r.http_url +
                                 "' is not an http://host[:port]/path URL");

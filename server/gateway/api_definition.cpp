@@ -24,7 +24,7 @@ api_definition chat_api()
 {
     api_definition api;
     for (auto const& key : core::chat_app::route_keys())
-        api.routes[key] = route_spec{"chat", false};
+        api.routes[key] = route_spec{"chat", false, {}, {}};
     return api;
 }
 

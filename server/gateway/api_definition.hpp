@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace chatd::server {
 
@@ -14,7 +15,9 @@ namespace chatd::server {
 struct route_spec
 {
     std::string integration;
-    bool two_way = false; ///< has a route response: the result's body goes back to the caller
+    bool two_way = false;   ///< has a route response: the result's body goes back to the caller
+    std::string authorizer; ///< $connect: "lambda:<name>" of a REQUEST authorizer, if any
+    std::vector<std::string> identity_sources; ///< what the authorizer needs present
 };
 
 /// The API: its route selection expression and its routes (as `chatd --routes FILE` gives them).

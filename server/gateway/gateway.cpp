@@ -1,5 +1,6 @@
 #include "gateway/gateway.hpp"
 
+#include <chatd/core/authorizer.hpp>
 #include <chatd/core/event_json.hpp>
 
 #include <cstdio>
@@ -205,7 +206,7 @@ net::awaitable<std::optional<http_response>> gateway::connect(http_request const
 }
 
 net::awaitable<gateway::connect_decision>
-gateway::run_connect(http_request const& req, transport& stream, core::connection_info const& info)
+gateway::run_connect(http_request const& req, transport& stream, core::connection_info& info)
 {
     auto const* route = find_route("$connect");
     if (!route) {
@@ -220,14 +221,22 @@ gateway::run_connect(http_request const& req, transport& stream, core::connectio
     std::optional<std::string_view> raw_query;
     if (auto q = target.find('?'); q != std::string_view::npos)
         raw_query = target.substr(q + 1);
-    auto ev = core::make_connect_event(info,
-                                       ids_.next_id(),
-                                       clock_.now(),
-                                       headers,
-                                       raw_query,
-                                       trace_id(),
-                                       stream.local_port(),
-                                       stream.secure() ? "https" : "http");
+    auto make_event = [&] {
+        return core::make_connect_event(info,
+                                        ids_.next_id(),
+                                        clock_.now(),
+                                        headers,
+                                        raw_query,
+                                        trace_id(),
+                                        stream.local_port(),
+                                        stream.secure() ? "https" : "http");
+    };
+    auto ev = make_event();
+    if (route->authorizer) {
+        if (auto refused = co_await authorize(*route, req, ev, headers, info))
+            co_return connect_decision{std::move(refused), std::nullopt};
+        ev = make_event(); // with requestContext.authorizer now
+    }
     // contract(connect): the upgrade waits for $connect; its result decides the handshake.
     auto started = steady::now();
     auto result = co_await invoke_awaitable(*route, std::move(ev));
@@ -262,6 +271,63 @@ gateway::run_connect(http_request const& req, transport& stream, core::connectio
         if (beast::iequals(name, "Sec-WebSocket-Protocol"))
             out.subprotocol = value;
     co_return out;
+}
+
+net::awaitable<std::optional<http_response>> gateway::authorize(route_target const& route,
+                                                                http_request const& req,
+                                                                core::event const& connect_event,
+                                                                core::field_list const& headers,
+                                                                core::connection_info& info)
+{
+    auto const v = req.version();
+    auto refuse = [&](int code, std::string const& why) -> std::optional<http_response> {
+        stats_.connects_refused.add(std::to_string(code));
+        log::info("CONNECT " + info.connection_id + " refused by the authorizer with " +
+                  std::to_string(code) + ": " + why);
+        http_response res{static_cast<http::status>(code), v};
+        res.set(http::field::server, "chatd");
+        res.prepare_payload();
+        return res;
+    };
+    if (!core::identity_sources_present(route.identity_sources, headers, connect_event))
+        co_return refuse(401, "an identity source is missing or empty");
+    auto method_arn = "arn:aws:execute-api:" + options_.region + ":" + options_.account_id + ":" +
+                      options_.api_id + "/" + options_.stage + "/$connect";
+    auto payload = core::authorizer_request(connect_event, headers, method_arn);
+    auto started = steady::now();
+    auto result =
+        co_await net::async_initiate<decltype(net::use_awaitable), void(raw_invoker::result)>(
+            [this, &route](auto handler, std::string p) {
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                ++pending_;
+                route.authorizer->invoke_raw(
+                    std::move(p),
+                    [this, shared, work = net::make_work_guard(io_)](raw_invoker::result r) {
+                        // (Resumed from a handler of its own, never from inside invoke_raw().)
+                        net::post(io_, [this, shared, r = std::move(r)]() mutable {
+                            --pending_;
+                            (*shared)(std::move(r));
+                        });
+                    });
+            },
+            net::use_awaitable,
+            std::move(payload));
+    auto d = core::read_authorizer_result(result.ok, result.body, method_arn);
+    using verdict = core::authorizer_decision::verdict;
+    switch (d.v) {
+    case verdict::unauthorized:
+        co_return refuse(401, d.why);
+    case verdict::deny:
+        co_return refuse(403, d.why);
+    case verdict::error:
+        co_return refuse(500, d.why + (result.error.empty() ? "" : " (" + result.error + ")"));
+    case verdict::allow:
+        break;
+    }
+    d.context.integration_latency_ms = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count());
+    info.authorizer = std::move(d.context);
+    co_return std::nullopt;
 }
 
 // --- messages ------------------------------------------------------------------------------

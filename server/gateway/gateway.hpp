@@ -31,6 +31,9 @@ struct route_target
     std::string_view key; ///< the route key (set by the gateway; points into its table)
     std::atomic<std::uint64_t>* frames_in =
         nullptr; ///< its messages_in counter (set by the gateway)
+    /// $connect only: a REQUEST authorizer, and the identity sources it needs.
+    raw_invoker* authorizer = nullptr;
+    std::vector<std::string> identity_sources;
 };
 
 using route_table = std::map<std::string, route_target, std::less<>>;
@@ -40,7 +43,9 @@ struct gateway_options
     std::string stage;
     std::string api_id;
     ws_session::limits session_limits;
-    line_writer* events = nullptr; ///< --event-log, when given
+    line_writer* events = nullptr;           ///< --event-log, when given
+    std::string region = "us-east-1";        ///< for an authorizer's methodArn
+    std::string account_id = "123456789012"; ///< for an authorizer's methodArn
 };
 
 /// "/", "/{stage}" and "/{stage}/" (any query aside): the WebSocket endpoint's paths.
@@ -115,7 +120,14 @@ private:
 
     /// Run $connect (when routed) for a checked handshake.
     net::awaitable<connect_decision>
-    run_connect(http_request const& req, transport& stream, core::connection_info const& info);
+    run_connect(http_request const& req, transport& stream, core::connection_info& info);
+    /// The $connect route's authorizer: nothing when it allows (info.authorizer is set then),
+    /// else the refusal (401, 403 or 500).
+    net::awaitable<std::optional<http_response>> authorize(route_target const& route,
+                                                           http_request const& req,
+                                                           core::event const& connect_event,
+                                                           core::field_list const& headers,
+                                                           core::connection_info& info);
 
     /// Count and log one finished event: the integration's latency and outcome, one line.
     void record(std::string_view event,

@@ -37,4 +37,25 @@ public:
     virtual void invoke(core::event ev, completion done) = 0;
 };
 
+/// Something that takes a raw payload and answers with one: how a REQUEST authorizer (a
+/// Lambda function) is called, with an event that is not a proxy event.
+class raw_invoker
+{
+public:
+    struct result
+    {
+        bool ok = false;
+        std::string body;  ///< the response, or the error's JSON
+        std::string error; ///< for the log, when !ok
+        bool timed_out = false;
+    };
+
+    using raw_completion = std::function<void(result)>;
+
+    virtual ~raw_invoker() = default;
+
+    /// Called on the I/O thread; `done` runs on it too, exactly once.
+    virtual void invoke_raw(std::string payload, raw_completion done) = 0;
+};
+
 } // namespace chatd::server

@@ -59,7 +59,7 @@ struct lambda_config
 ///
 /// Runs on the I/O thread; processes are started on `spawner`, a thread of their own, since
 /// starting one blocks.
-class lambda_function final : public integration
+class lambda_function final : public integration, public raw_invoker
 {
 public:
     lambda_function(net::any_io_executor io, net::any_io_executor spawner, lambda_config cfg);
@@ -72,16 +72,8 @@ public:
 
     /// A raw invocation: `payload` in, the function's response body (or its error) out.
     /// (The gateway's events go through invoke(); authorizers use this.)
-    struct raw_result
-    {
-        bool ok = false;
-        std::string body;  ///< the response, or the error's JSON
-        std::string error; ///< for the log, when !ok
-        bool timed_out = false;
-    };
-
-    using raw_completion = std::function<void(raw_result)>;
-    void invoke_raw(std::string payload, raw_completion done);
+    using raw_result = raw_invoker::result;
+    void invoke_raw(std::string payload, raw_completion done) override;
 
     /// Stop every instance (SIGKILL to its process group) and fail what waits. Called at
     /// shutdown, after the last $disconnect has been handed over.

@@ -1,7 +1,7 @@
 // Helpers for the end-to-end tests: start the real chatd binary on a free loopback port and
 // talk to it with real WebSocket clients. Everything here is bounded in time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,14 @@ import WebSocket from 'ws';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const chatdBin = process.env.CHATD_BIN || path.resolve(here, '../../build/dev/chatd');
+
+/** Write `files` ({relative path: text}) under `root`, making the directories. */
+export function writeTree(root, files) {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, name)), { recursive: true });
+    writeFileSync(path.join(root, name), text);
+  }
+}
 
 /** A fresh temporary directory, removed by the returned cleanup function. */
 export function tempDir() {

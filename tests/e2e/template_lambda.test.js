@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startChatd, tempDir, Client, eventually } from './lib.js';
+import { startChatd, tempDir, writeTree, Client, eventually } from './lib.js';
 
 const template = `AWSTemplateFormatVersion: '2010-09-09'
 Transform: AWS::Serverless-2016-10-31
@@ -147,10 +147,7 @@ let url;
 
 before(async () => {
   dir = tempDir();
-  for (const [name, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir.dir, name)), { recursive: true });
-    fs.writeFileSync(path.join(dir.dir, name), text);
-  }
+  writeTree(dir.dir, files);
   fs.chmodSync(path.join(dir.dir, 'bash/bootstrap'), 0o755);
   chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--parameter-overrides', 'Greeting=bonjour', '--region', 'eu-west-1'] });
   url = `ws://127.0.0.1:${chatd.port}/Prod`;

@@ -106,7 +106,7 @@ struct fixture
     {
         route_table routes;
         for (auto key : {"$connect", "$disconnect", "echo", "tell"})
-            routes[key] = route_target{&app, false, {}, nullptr};
+            routes[key] = route_target{&app, false, {}, nullptr, nullptr, {}};
         routes["echo"].two_way = true;
         std::set<std::string, std::less<>> keys;
         for (auto const& [key, r] : routes)

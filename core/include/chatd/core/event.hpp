@@ -32,6 +32,15 @@ struct peer_identity
 using field_list = std::vector<std::pair<std::string, std::string>>;
 
 /// What API Gateway knows about a connection, the same on every event of that connection.
+/// What a REQUEST authorizer allowed a connection with: requestContext.authorizer on every
+/// later event (principalId, each context value as a string, integrationLatency in ms).
+struct authorizer_context
+{
+    std::string principal_id;
+    field_list context;
+    long integration_latency_ms = 0;
+};
+
 struct connection_info
 {
     std::string connection_id;
@@ -40,6 +49,7 @@ struct connection_info
     std::string domain_name; ///< the Host the client used
     std::string stage;
     std::string api_id;
+    std::optional<authorizer_context> authorizer;
 };
 
 /// requestContext of a WebSocket Lambda-proxy event (payload v1).
@@ -56,6 +66,7 @@ struct request_context
     std::string domain_name;
     std::string api_id;
     peer_identity identity;
+    std::optional<authorizer_context> authorizer; ///< when $connect had an authorizer
     std::optional<int> disconnect_status_code;    ///< DISCONNECT only
     std::optional<std::string> disconnect_reason; ///< DISCONNECT only
 };
