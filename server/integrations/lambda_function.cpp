@@ -552,6 +552,8 @@ net::awaitable<void> lambda_function::serve(std::shared_ptr<instance> in, tcp::s
     }
     error_code ignored;
     sock->close(ignored);
+    // A runtime that opens a connection per call (curl in a shell loop) must not pile them up.
+    std::erase(in->sockets, sock);
 }
 
 net::awaitable<http::response<http::string_body>>
