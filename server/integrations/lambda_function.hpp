@@ -79,8 +79,6 @@ public:
     /// shutdown, after the last $disconnect has been handed over.
     void stop();
 
-    lambda_config const& config() const { return cfg_; }
-
     /// Where the runtime clients send @connections calls (see lambda_config), once chatd's
     /// port is bound; instances started afterwards get it.
     void set_management(std::string url, std::string own_hosts)
@@ -88,8 +86,6 @@ public:
         cfg_.management_url = std::move(url);
         cfg_.own_hosts = std::move(own_hosts);
     }
-
-    std::size_t instances() const { return instances_.size(); }
 
 private:
     struct invocation
