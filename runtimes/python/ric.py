@@ -5,16 +5,21 @@ Lambda's environment (AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, AWS_LA
 the loop Lambda's own client (awslambdaric) runs against the Runtime API (2018-06-01): import
 the handler once, then GET the next invocation, call the handler, POST its result or its error.
 What it promises is what function code sees on Lambda: the same handler resolution, the same
-context object, the same error bodies and log format. The standard library only.
+context object, the same error bodies and log format, and boto3 talking to chatd's DynamoDB and
+@connections API without code changes. The standard library only.
 """
 import http.client
 import importlib
+import importlib.abc
+import inspect
 import json
 import logging
 import os
+import re
 import sys
 import time
 import traceback
+import urllib.parse
 
 API = os.environ.get("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
 BASE = "/2018-06-01/runtime"
@@ -55,6 +60,100 @@ class RuntimeApi:
         h = {"Content-Type": "application/json"}
         h.update(headers or {})
         return self.call("POST", path, json.dumps(obj).encode(), h)
+
+
+# --- boto3 pointed at chatd --------------------------------------------------------------------
+
+_EXECUTE_API = re.compile(r"\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+
+
+def local_endpoint(url):
+    """chatd's address for an @connections endpoint that code written for AWS builds, else None.
+
+    https://{apiId}.execute-api.{region}.amazonaws.com/{stage} and https://{domainName}/{stage}
+    (the Host the client used) become chatd's plain http:// address, the path kept. When chatd
+    itself serves TLS, https:// to its own address is already right.
+    """
+    target = os.environ.get("CHATD_MANAGEMENT_URL")
+    if not target or not isinstance(url, str):
+        return None
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "https":
+        return None
+    t = urllib.parse.urlsplit(target)
+    own = set(filter(None, os.environ.get("CHATD_OWN_HOSTS", "").split(",")))
+    host = u.hostname or ""
+    try:
+        port = u.port or 443
+    except ValueError:
+        return None
+    if _EXECUTE_API.search(host) or (t.scheme == "http" and "%s:%d" % (host, port) in own):
+        return urllib.parse.urlunsplit((t.scheme, t.netloc, u.path, u.query, ""))
+    return None
+
+
+def patch_botocore(session_module):
+    """Wraps botocore's Session.create_client, which every boto3 client and resource goes through.
+
+    An @connections endpoint built for AWS is sent to chatd. A botocore older than 1.31 (Debian
+    bookworm's) ignores AWS_ENDPOINT_URL_<SERVICE> and AWS_ENDPOINT_URL; for it, they are applied
+    here as newer versions apply them: only when the code names no endpoint itself.
+    """
+    import botocore
+
+    original = session_module.Session.create_client
+    signature = inspect.signature(original)
+    try:
+        reads_env = tuple(int(x) for x in botocore.__version__.split(".")[:2]) >= (1, 31)
+    except ValueError:
+        reads_env = True
+
+    def create_client(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError:
+            return original(*args, **kwargs)  # let botocore report the mistake itself
+        given = bound.arguments.get("endpoint_url")
+        service = str(bound.arguments.get("service_name", ""))
+        if given:
+            bound.arguments["endpoint_url"] = local_endpoint(given) or given
+        elif not reads_env:
+            key = "AWS_ENDPOINT_URL_" + re.sub(r"[^A-Za-z0-9]", "_", service).upper()
+            env = os.environ.get(key) or os.environ.get("AWS_ENDPOINT_URL")
+            if env:
+                bound.arguments["endpoint_url"] = env
+        return original(*bound.args, **bound.kwargs)
+
+    create_client.__wrapped__ = original
+    session_module.Session.create_client = create_client
+
+
+class BotocoreHook(importlib.abc.MetaPathFinder):
+    """Patches botocore.session as it is first imported, so functions that never use boto3 do
+    not pay for loading it."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "botocore.session":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        exec_module = loader.exec_module
+
+        def run(module):
+            exec_module(module)
+            patch_botocore(module)
+
+        loader.exec_module = run
+        return spec
 
 
 # --- logging as Lambda's Python runtime sets it up ---------------------------------------------
@@ -185,6 +284,7 @@ def invoke(api, fn, headers, body):
 
 def main():
     setup_logging()
+    sys.meta_path.insert(0, BotocoreHook())
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     if task_root not in sys.path:
         sys.path.insert(0, task_root)

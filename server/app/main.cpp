@@ -38,7 +38,7 @@ int main(int argc, char** argv)
         where << ':' << ep.port();
         bool tls = !cfg.tls_cert.empty();
         std::cout << "chatd " CHATD_VERSION " listening on " << (tls ? "wss://" : "ws://")
-                  << where.str() << "/" << cfg.stage << " (" << (tls ? "https://" : "http://")
+                  << where.str() << "/" << srv.stage() << " (" << (tls ? "https://" : "http://")
                   << where.str() << "/, database " << cfg.db << ")" << std::endl;
         return srv.run();
     } catch (startup_error const& e) {

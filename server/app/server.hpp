@@ -40,6 +40,9 @@ public:
     /// The bound endpoint.
     tcp::endpoint endpoint() const { return listener_->local_endpoint(); }
 
+    /// The stage clients connect to: --stage, or the template's.
+    std::string const& stage() const { return cfg_.stage; }
+
     /// Serve until SIGINT/SIGTERM, then shut down cleanly: every client gets 1001 "Going
     /// away", $disconnect runs for each, storage is flushed. A second signal exits at once.
     /// Returns the process exit code.

@@ -39,12 +39,13 @@ export async function startChatd({ db = ':memory:', args = [], env = {}, ulimit 
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
   let secure = false;
+  let stage = 'dev';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`chatd did not start: ${stderr}`)), 10000);
     proc.stdout.on('data', (d) => {
       stdout += d;
-      const m = /listening on (wss?):\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
-      if (m) { clearTimeout(timer); secure = m[1] === 'wss'; resolve(Number(m[2])); }
+      const m = /listening on (wss?):\/\/127\.0\.0\.1:(\d+)\/(\S*) /.exec(stdout);
+      if (m) { clearTimeout(timer); secure = m[1] === 'wss'; stage = m[3]; resolve(Number(m[2])); }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`chatd exited ${code}: ${stderr}`)); });
   });
@@ -52,7 +53,8 @@ export async function startChatd({ db = ':memory:', args = [], env = {}, ulimit 
   return {
     port,
     proc,
-    url: `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/dev`,
+    stage, // the one chatd printed: --stage, or the template's
+    url: `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/${stage}`,
     http: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`,
     stderr: () => stderr,
     exited,
