@@ -97,7 +97,9 @@ std::string authorizer_request(event const& connect_event,
     for (char const* k : {"queryStringParameters", "multiValueQueryStringParameters"})
         if (auto const* q = integration.if_contains(k))
             o[k] = *q;
-    o["stageVariables"] = json::object();
+    // The stage's variables, or {} (the authorizer's event has the key either way).
+    auto const* vars = integration.if_contains("stageVariables");
+    o["stageVariables"] = vars ? *vars : json::value(json::object());
     o["requestContext"] = integration.at("requestContext");
     return json::serialize(o);
 }

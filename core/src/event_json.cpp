@@ -73,6 +73,12 @@ json::object to_json(event const& ev)
         put_fields(o, "headers", "multiValueHeaders", *ev.headers);
     if (ev.query)
         put_fields(o, "queryStringParameters", "multiValueQueryStringParameters", *ev.query);
+    if (ev.stage_variables && !ev.stage_variables->empty()) {
+        json::object vars;
+        for (auto const& [name, value] : *ev.stage_variables)
+            vars[name] = value;
+        o["stageVariables"] = std::move(vars);
+    }
     o["requestContext"] = context_json(ev.context);
     if (ev.body)
         o["body"] = *ev.body;

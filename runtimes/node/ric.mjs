@@ -40,6 +40,10 @@ const json = { 'Content-Type': 'application/json' };
 
 // --- errors as Lambda's client reports them --------------------------------------------------
 
+const CALLBACKS_REMOVED = 'ERROR: AWS Lambda has removed support for callback-based function handlers starting '
+  + 'with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or '
+  + 'later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
+
 class RuntimeError extends Error {
   constructor(type, message) {
     super(message);
@@ -142,6 +146,10 @@ async function loadHandler(appRoot, handlerString) {
   for (const part of exportPath.split('.')) fn = fn == null ? undefined : fn[part];
   if (fn === undefined) throw new RuntimeError('Runtime.HandlerNotFound', `${handlerString} is undefined or not exported`);
   if (typeof fn !== 'function') throw new RuntimeError('Runtime.HandlerNotFound', `${handlerString} is not a function`);
+  // From Node.js 24 on, Lambda's client (RIC 4) runs only (event, context) handlers: one that
+  // declares a third parameter, a callback, fails init.
+  const major = Number((/^AWS_Lambda_nodejs(\d+)\.x$/.exec(process.env.AWS_EXECUTION_ENV || '') || [])[1]);
+  if (major >= 24 && fn.length >= 3) throw new RuntimeError('Runtime.CallbackHandlerDeprecated', CALLBACKS_REMOVED);
   return fn;
 }
 
@@ -288,6 +296,9 @@ function routeManagementApi() {
   const own = new Set((process.env.CHATD_OWN_HOSTS || '').split(',').filter(Boolean));
   const ours = (host, port) => /\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(host || '') ||
     (target.protocol === 'http:' && own.has(`${host}:${port || 443}`));
+  // The SDK's own agent is an https one, which plain http cannot use; this one keeps connections
+  // open as the SDK's does (Node 18's global agent would open one per request).
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 50 });
   const original = https.request;
   https.request = function request(...args) {
     let [url, options, cb] = args;
@@ -302,7 +313,8 @@ function routeManagementApi() {
     const host = options.hostname || (options.host || '').split(':')[0];
     if (!ours(host, options.port)) return original.apply(this, args);
     const { agent, ...rest } = options;
-    return http.request({ ...rest, protocol: 'http:', hostname: target.hostname, host: undefined, port: target.port }, cb);
+    return http.request({ ...rest, protocol: 'http:', hostname: target.hostname, host: undefined, port: target.port,
+                          agent: keepAlive }, cb);
   };
   https.get = function get(...args) {
     const req = https.request(...args);

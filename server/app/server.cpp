@@ -72,12 +72,21 @@ server::server(config cfg)
     } else {
         auto app = load_template_app(cfg_);
         cfg_.stage = app.stage;
+        stage_variables_ = app.stage_variables;
         cfg_.api_id = app.api_id;
         if (app.tables_json != "[]") {
-            auto dir = cfg_.db == ":memory:" ? std::string() : cfg_.db + ".dynamodb";
+            auto dir = !cfg_.dynamodb_data.empty() ? cfg_.dynamodb_data
+                       : cfg_.db == ":memory:"     ? std::string("memory")
+                                                   : cfg_.db + ".dynamodb";
+            if (dir == "memory")
+                dir.clear();
             try {
-                dynamodb_ = std::make_unique<dynamodb_local>(
-                    app.node, CHATD_DEFAULT_RUNTIMES_DIR, app.tables_json, dir, cfg_.region);
+                dynamodb_ = std::make_unique<dynamodb_local>(app.node,
+                                                             CHATD_DEFAULT_RUNTIMES_DIR,
+                                                             app.tables_json,
+                                                             app.ttl,
+                                                             dir,
+                                                             cfg_.region);
             } catch (std::exception const& e) {
                 throw startup_error("--template " + cfg_.template_file + ": " + e.what());
             }
@@ -166,7 +175,8 @@ void server::make_gateway(api_definition const& api)
                                                std::chrono::milliseconds(cfg_.max_duration_ms)},
                             events_.get(),
                             cfg_.region,
-                            "123456789012"};
+                            "123456789012",
+                            stage_variables_};
     gateway_ = std::make_unique<gateway>(ioc_.get_executor(),
                                          std::move(options),
                                          core::route_selector(*expr, std::move(keys)),

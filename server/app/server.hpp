@@ -61,7 +61,8 @@ private:
                                                        std::string const& key);
 
     config cfg_;
-    metrics stats_; // before everything that reports into it
+    core::field_list stage_variables_; ///< a template stage's, for the gateway
+    metrics stats_;                    // before everything that reports into it
     core::system_clock clock_;
     core::random_id_source ids_;
     heap_trimmer trimmer_; ///< its work runs on files_

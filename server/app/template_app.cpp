@@ -117,6 +117,8 @@ template_app load_template_app(config const& cfg)
     } else {
         out.stage = api.stages.empty() ? cfg.stage : api.stages.begin()->first;
     }
+    if (auto it = api.stages.find(out.stage); it != api.stages.end())
+        out.stage_variables.assign(it->second.begin(), it->second.end());
     for (auto const& r : api.routes) {
         route_spec spec;
         spec.two_way = r.two_way;
@@ -167,6 +169,8 @@ template_app load_template_app(config const& cfg)
         lc.runtimes_dir = runtimes;
         lc.node = node;
         lc.python = python;
+        lc.max_instances = cfg.max_instances;
+        lc.idle_stop = std::chrono::milliseconds(cfg.instance_idle_ms);
         if (auto const& bin = f.runtime.starts_with("nodejs") ? node : python;
             !f.runtime.starts_with("provided")) {
             auto& found = versions[bin];
@@ -184,9 +188,7 @@ template_app load_template_app(config const& cfg)
     for (auto const& t : app.tables) {
         tables.push_back(t.create_table);
         if (t.ttl_attribute)
-            out.notes.push_back("table " + t.name +
-                                ": TimeToLiveSpecification is not emulated "
-                                "(items do not expire)");
+            out.ttl.emplace_back(t.name, *t.ttl_attribute);
     }
     out.tables_json = boost::json::serialize(tables);
     if (!app.tables.empty() && node.empty()) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/api_definition.hpp"
@@ -12,12 +13,14 @@ namespace chatd::server {
 /// What `chatd --template` runs: the template's WebSocket API as routes, and its functions.
 struct template_app
 {
-    api_definition api; ///< routes to "lambda:<name>" or an http:// URL
-    std::string stage;  ///< the stage served: --stage if given, else the template's
-    std::string api_id; ///< the API's id, as Ref gives it (requestContext.apiId)
+    api_definition api;               ///< routes to "lambda:<name>" or an http:// URL
+    std::string stage;                ///< the stage served: --stage if given, else the template's
+    core::field_list stage_variables; ///< that stage's StageVariables (event.stageVariables)
+    std::string api_id;               ///< the API's id, as Ref gives it (requestContext.apiId)
     std::vector<lambda_config> functions;
-    std::string tables_json;        ///< CreateTable inputs of the template's tables ("[]": none)
-    std::string node;               ///< node on PATH, when something needs it
+    std::string tables_json; ///< CreateTable inputs of the template's tables ("[]": none)
+    std::vector<std::pair<std::string, std::string>> ttl; ///< (table, TTL attribute)
+    std::string node;                                     ///< node on PATH, when something needs it
     std::vector<std::string> notes; ///< what to say once at start (resources not emulated, ...)
 };
 

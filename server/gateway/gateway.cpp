@@ -71,6 +71,8 @@ gateway::gateway(net::any_io_executor io,
     , stats_(stats)
     , registry_(std::move(io), stats)
 {
+    if (!options_.stage_variables.empty())
+        stage_variables_ = std::make_shared<core::field_list const>(options_.stage_variables);
     // Counters are looked up once here, so a frame costs one relaxed increment. $connect and
     // $disconnect are no frames: they have no series.
     for (auto& [key, route] : routes_) {
@@ -99,6 +101,7 @@ route_target const* gateway::find_route(std::string_view key) const
 template <class Done>
 void gateway::invoke(route_target const& route, core::event ev, Done done)
 {
+    ev.stage_variables = stage_variables_;
     if (options_.events)
         options_.events->write(core::serialize(ev));
     ++pending_;
@@ -232,6 +235,7 @@ gateway::run_connect(http_request const& req, transport& stream, core::connectio
                                         stream.secure() ? "https" : "http");
     };
     auto ev = make_event();
+    ev.stage_variables = stage_variables_; // for the authorizer's event too
     if (route->authorizer) {
         if (auto refused = co_await authorize(*route, req, ev, headers, info))
             co_return connect_decision{std::move(refused), std::nullopt};

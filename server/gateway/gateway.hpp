@@ -46,6 +46,7 @@ struct gateway_options
     line_writer* events = nullptr;           ///< --event-log, when given
     std::string region = "us-east-1";        ///< for an authorizer's methodArn
     std::string account_id = "123456789012"; ///< for an authorizer's methodArn
+    core::field_list stage_variables;        ///< the stage's, on every event (a template's)
 };
 
 /// "/", "/{stage}" and "/{stage}/" (any query aside): the WebSocket endpoint's paths.
@@ -155,6 +156,7 @@ private:
     connection_registry registry_;
     std::size_t pending_ = 0;
     bool accepting_ = true;
+    std::shared_ptr<core::field_list const> stage_variables_; ///< null: the stage has none
     std::atomic<std::uint64_t>* unrouted_in_ = nullptr; ///< messages_in for frames with no route
 };
 

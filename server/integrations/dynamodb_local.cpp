@@ -22,6 +22,7 @@ namespace chatd::server {
 dynamodb_local::dynamodb_local(std::string const& node,
                                std::string const& runtimes_dir,
                                std::string const& tables_json,
+                               std::vector<std::pair<std::string, std::string>> const& ttl,
                                std::string const& data_dir,
                                std::string const& region)
 {
@@ -44,6 +45,10 @@ dynamodb_local::dynamodb_local(std::string const& node,
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     auto script = runtimes_dir + "/dynamodb/server.mjs";
     std::vector<std::string> args = {node, script, "--tables", tables_file_};
+    for (auto const& [table, attribute] : ttl) {
+        args.push_back("--ttl");
+        args.push_back(table + "=" + attribute);
+    }
     if (!data_dir.empty()) {
         args.push_back("--path");
         args.push_back(data_dir);

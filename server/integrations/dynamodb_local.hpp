@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace chatd::server {
 
@@ -11,11 +13,13 @@ namespace chatd::server {
 class dynamodb_local
 {
 public:
-    /// `tables_json`: a JSON list of CreateTable inputs. `data_dir`: where the data lives;
-    /// empty keeps it in memory. Throws std::runtime_error with a one-line reason.
+    /// `tables_json`: a JSON list of CreateTable inputs. `ttl`: (table, attribute) for each
+    /// table with a TimeToLiveSpecification; their expired items are deleted. `data_dir`: where
+    /// the data lives; empty keeps it in memory. Throws std::runtime_error with a one-line reason.
     dynamodb_local(std::string const& node,
                    std::string const& runtimes_dir,
                    std::string const& tables_json,
+                   std::vector<std::pair<std::string, std::string>> const& ttl,
                    std::string const& data_dir,
                    std::string const& region);
     ~dynamodb_local();

@@ -295,8 +295,17 @@ std::vector<std::string> lambda_function::command() const
 {
     if (cfg_.runtime.starts_with("provided"))
         return {cfg_.code_dir + "/bootstrap"};
-    if (cfg_.runtime.starts_with("nodejs"))
-        return {cfg_.node, cfg_.runtimes_dir + "/node/ric.mjs"};
+    if (cfg_.runtime.starts_with("nodejs")) {
+        // Lambda's Node.js bootstrap sizes V8's heap from MemorySize: a tenth of it for the
+        // young generation (two semi-spaces), the rest for the old one.
+        int young = std::max(cfg_.memory_mb / 10, 2);
+        return {cfg_.node,
+                "--expose-gc",
+                "--max-http-header-size=81920",
+                "--max-semi-space-size=" + std::to_string(young / 2),
+                "--max-old-space-size=" + std::to_string(cfg_.memory_mb - young),
+                cfg_.runtimes_dir + "/node/ric.mjs"};
+    }
     if (cfg_.runtime.starts_with("python"))
         return {cfg_.python, cfg_.runtimes_dir + "/python/ric.py"};
     return {};

@@ -111,8 +111,8 @@ option one_of(names n, std::string config::*field, std::vector<std::string> word
             }};
 }
 
-/// A whole number of bytes within [lo, hi].
-option bytes(names n, std::size_t config::*field, std::size_t lo, std::size_t hi)
+/// A whole number (of bytes, of instances) within [lo, hi].
+option whole(names n, std::size_t config::*field, std::size_t lo, std::size_t hi)
 {
     return {n.flag,
             n.env,
@@ -246,11 +246,11 @@ std::vector<option> const& options()
              10,
              core::is_ascii_lower_alnum,
              "must be exactly 10 lower-case letters or digits"),
-        bytes({"--max-message-bytes", "CHATD_MAX_MESSAGE_BYTES", "largest chat message in bytes"},
+        whole({"--max-message-bytes", "CHATD_MAX_MESSAGE_BYTES", "largest chat message in bytes"},
               &c::max_text_bytes,
               1,
               120 * 1024),
-        bytes({"--max-queued-bytes",
+        whole({"--max-queued-bytes",
                "CHATD_MAX_QUEUED_BYTES",
                "bytes of frames a client may leave unread before it is dropped"},
               &c::write_queue_bytes,
@@ -284,6 +284,25 @@ std::vector<option> const& options()
              32,
              is_region_char,
              "must be a region name such as us-east-1"),
+        text({"--dynamodb-data",
+              "CHATD_DYNAMODB_DATA",
+              "directory of the template's DynamoDB tables, or 'memory' to keep none (default: "
+              "beside --db)"},
+             &c::dynamodb_data,
+             "must name a directory or be memory",
+             off),
+        whole({"--max-instances",
+               "CHATD_MAX_INSTANCES",
+               "instances of one function that may run at once (Lambda's concurrency)"},
+              &c::max_instances,
+              1,
+              1000),
+        seconds({"--instance-idle-timeout",
+                 "CHATD_INSTANCE_IDLE_TIMEOUT",
+                 "seconds a function instance may stay idle before it is stopped"},
+                &c::instance_idle_ms,
+                100,
+                86400000),
         seconds({"--integration-timeout",
                  "CHATD_INTEGRATION_TIMEOUT",
                  "seconds an HTTP integration may take"},

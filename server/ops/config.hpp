@@ -32,8 +32,13 @@ struct config
     std::string routes_file;         ///< empty: the chat app's routes
     std::string template_file;       ///< --template: run a SAM/CloudFormation template's app
     std::vector<std::pair<std::string, std::string>> parameter_overrides; ///< Key=Value pairs
-    std::string region = "us-east-1";            ///< AWS::Region of the template's stack
-    bool stage_given = false;                    ///< --stage was set (a template's stage otherwise)
+    std::string region = "us-east-1"; ///< AWS::Region of the template's stack
+    bool stage_given = false;         ///< --stage was set (a template's stage otherwise)
+    /// --dynamodb-data: the directory of a template's DynamoDB tables, or "memory" for none;
+    /// empty: `<db>.dynamodb` beside the database (in memory when --db is :memory:).
+    std::string dynamodb_data;
+    std::size_t max_instances = 10;              ///< instances of one function at once
+    std::int64_t instance_idle_ms = 300000;      ///< an idle function instance is stopped after
     std::string event_log;                       ///< empty: off; "-": stderr
     std::int64_t integration_timeout_ms = 29000; ///< API Gateway's maximum
     std::int64_t idle_timeout_ms = 600000;       ///< API Gateway: 10 minutes

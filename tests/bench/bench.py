@@ -18,10 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import lambda_bench
+
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "build" / "bench"
 PEERS_DIR = REPO / "tests" / "bench" / "peers"
 SLS_DIR = PEERS_DIR / "sls"  # serverless-offline 13 + serverless 3.40 and the AWS tutorial's functions
+RUNTIMES_DIR = REPO / "runtimes"  # dynalite, which chatd --template runs and the sls peer is given too
 BEAST_SRC = Path("/usr/share/doc/libboost1.81-doc/examples/libs/beast/example/websocket/server/chat-multi")
 
 
@@ -61,7 +64,7 @@ def build_tools(need_peers, build_chatd=True):
         log("building Boost.Beast chat-multi from libboost1.81-doc")
         subprocess.run(["g++", "-O2", "-std=c++17", "-pthread", *map(str, sorted(BEAST_SRC.glob("*.cpp"))),
                         "-o", str(beast)], check=True)
-    for d in (PEERS_DIR, SLS_DIR):
+    for d in (PEERS_DIR, SLS_DIR, RUNTIMES_DIR):
         if not (d / "node_modules").exists():
             log(f"installing the npm peers in {d.relative_to(REPO)}")
             subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=d, check=True)
@@ -70,6 +73,11 @@ def build_tools(need_peers, build_chatd=True):
 # Peers that differ from another only in how they store messages: they run only where messages
 # are stored (W2 and the rounds; chatd-normal in W5 too), not in W1, W3 or W4.
 STORE_VARIANTS = ("chatd-normal", "bun-sqlite")
+# Servers that run the AWS tutorial's Lambda functions (peers/sls/handler.mjs) on a local
+# DynamoDB: only in W1 (sls) and L3. Their CPU is a process tree's, and a sender's messages may
+# arrive out of order (invocations overlap, as on AWS), so the load generator checks each
+# arrives exactly once instead.
+FUNCTION_PEERS = ("chatd-lambda", "sls")
 
 
 class Server:
@@ -88,6 +96,10 @@ class Server:
                              "--durability", "normal"],
             # Another build of chatd with the same flags (--baseline): the binary before a change.
             "chatd-base": [str(BASELINE[0]), "--port", str(port), "--db", str(db), "--log-level", "warn"],
+            # chatd --template running the tutorial's functions (the sls peer's handler.mjs), its
+            # tables in dynalite in memory.
+            "chatd-lambda": [str(CHATD[0]), "--port", str(port), "--db", ":memory:", "--log-level", "warn",
+                             "--template", str(SLS_DIR / "template.yaml")],
             "beast": [str(OUT / "beast-chat-multi"), "127.0.0.1", str(port), str(workdir), "1"],
             "kernel": [str(OUT / "kernel-stub"), str(port)],
             "ws": [node, str(PEERS_DIR / "ws-chat.mjs"), str(port)],
@@ -102,18 +114,22 @@ class Server:
                     "--useInProcess"],
         }
         env = dict(os.environ)
+        self.dynamodb = None
         if name == "sls":
+            # The tutorial's table in a dynalite of its own, as chatd --template has one.
+            self.dynamodb = start_dynalite(workdir)
             # Dummy credentials and no metadata lookups: nothing may leave loopback.
             env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_REGION="us-east-1",
                        AWS_EC2_METADATA_DISABLED="true", SLS_TELEMETRY_DISABLED="1", SLS_NOTIFICATIONS_MODE="off",
-                       SLS_DEPRECATION_DISABLE="*", MGMT_ENDPOINT=f"http://127.0.0.1:{port}")
-        self.path = {"chatd": "/dev", "chatd-normal": "/dev", "chatd-base": "/dev",
+                       SLS_DEPRECATION_DISABLE="*", MGMT_ENDPOINT=f"http://127.0.0.1:{port}",
+                       AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{self.dynamodb.match[1]}")
+        self.path = {"chatd": "/dev", "chatd-normal": "/dev", "chatd-base": "/dev", "chatd-lambda": "/bench",
                      "socketio": "/socket.io/"}.get(name, "/")
         self.log = open(OUT / f"{name}.log", "w")  # the last run of each peer, for post-mortems
         self.proc = subprocess.Popen(["taskset", "-c", "0", *cmds[name]], stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True, env=env,
                                      cwd=SLS_DIR if name == "sls" else None)
-        deadline = time.time() + 40
+        deadline = time.time() + (60 if name in FUNCTION_PEERS else 40)
         while time.time() < deadline:
             try:
                 import socket
@@ -143,13 +159,31 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        if self.dynamodb:
+            self.dynamodb.stop()
         self.log.close()
+
+
+def start_dynalite(workdir):
+    """runtimes/dynamodb/server.mjs (what chatd --template runs) with the tutorial's table, in
+    memory, on CPU 0 like the server it serves."""
+    tables = Path(workdir) / "sls-tables.json"
+    tables.write_text(json.dumps([{"TableName": "chat_connections",
+                                   "AttributeDefinitions": [{"AttributeName": "connectionId", "AttributeType": "S"}],
+                                   "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
+                                   "BillingMode": "PAY_PER_REQUEST"}]))
+    return lambda_bench.Proc([shutil.which("node"), str(RUNTIMES_DIR / "dynamodb" / "server.mjs"), "--tables", str(tables)],
+                             r"listening (\d+)", OUT / "sls-dynalite.log")
 
 
 def loadgen_args(server, **kw):
     args = ["taskset", "-c", "1", str(OUT / "loadgen"), "--port", str(server.port), "--path", server.path,
             "--server-pid", str(server.pid),
             "--proto", {"chatd": "chatd", "chatd-normal": "chatd", "chatd-base": "chatd", "socketio": "socketio"}.get(server.name, "raw")]
+    if server.name in FUNCTION_PEERS:
+        args += ["--server-tree", "--unordered"]
+        if server.dynamodb:
+            args += ["--also-pid", str(server.dynamodb.proc.pid)]
     for k, v in kw.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     return args
@@ -229,7 +263,7 @@ def matrix(args, workdir):
     d = args.duration
     want = set(args.workloads)
     if "W1" in want:  # global broadcast to 1000 clients, swept
-        for peer in [p for p in peers if p not in STORE_VARIANTS]:
+        for peer in [p for p in peers if p not in (*STORE_VARIANTS, "chatd-lambda")]:
             # serverless-offline posts each delivery through the management API over HTTP: it
             # saturates three orders of magnitude lower, so it gets its own rates.
             if peer == "sls":
@@ -243,20 +277,20 @@ def matrix(args, workdir):
         # rooms. An empty rate list leaves a shape out.
         shapes = [("W2-100x10", 100, 10, args.w2_rates), ("W2-10x100", 10, 100, args.w2b_rates),
                   ("W2-1x1000", 10, 1000, args.w2c_rates)]
-        for peer in [p for p in peers if p not in ("beast", "sls")]:
+        for peer in [p for p in peers if p not in ("beast", *FUNCTION_PEERS)]:
             for wl, senders, size, rates in shapes:
                 for rate in rates:
                     point(peer, wl, clients=1000, senders=senders, room_size=size, rate=rate, duration=d)
     if "W3" in want:  # connect rate: 5000 handshakes in waves of 500 ($connect stored for chatd)
-        for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
+        for peer in [p for p in peers if p not in (*FUNCTION_PEERS, *STORE_VARIANTS)]:
             point(peer, "W3-connect", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2)
         # The same at a steady, open-loop rate: connection i starts at i / rate seconds.
-        for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
+        for peer in [p for p in peers if p not in (*FUNCTION_PEERS, *STORE_VARIANTS)]:
             for crate in args.w3_rates:
                 point(peer, f"W3-steady-{crate:.0f}", clients=5000, senders=1, rate=1, duration=0.5, warmup=0.2,
                       connect_rate=crate)
     if "W4" in want:  # idle connections: memory per connection, clients split over processes
-        for peer in [p for p in peers if p not in ("sls", *STORE_VARIANTS)]:
+        for peer in [p for p in peers if p not in (*FUNCTION_PEERS, *STORE_VARIANTS)]:
             port[0] += 1
             srv = Server(peer, port[0], workdir)
             try:
@@ -278,6 +312,21 @@ def matrix(args, workdir):
                 point(peer, "W5-stored", clients=1000, senders=1000, room_size=1, rate=rate, duration=d)
     if "W7" in want and "chatd" in peers:
         rows.append(crash_test(workdir))
+    if "L" in want:  # template mode: functions run for real
+        out = OUT
+        log("L1: warm round trip, Lambda route against HTTP route")
+        rows.extend(lambda_bench.warm_overhead(CHATD[0], out, args.rounds, args.l1_count))
+        log("L2: cold start per runtime")
+        rows.extend(lambda_bench.cold_starts(CHATD[0], out, args.l2_reps))
+        log("L3: the tutorial's functions broadcasting to 100 clients, chatd --template against serverless-offline")
+        # The warm-up covers the cold starts of the first connections and broadcasts (up to 10
+        # instances per function start at once); only warm instances are measured.
+        l3 = dict(clients=100, senders=10, duration=10, warmup=15, drain=15)
+        for peer in [p for p in FUNCTION_PEERS if p in peers or p == "chatd-lambda"]:
+            for rate in args.l3_rates:
+                point(peer, "L3-tutorial-100", rate=rate, **l3)
+        interleaved([("L3-tutorial-100", l3, args.paired_l3, [p for p in FUNCTION_PEERS if p in peers or p == "chatd-lambda"])],
+                    args.rounds)
     if "P" in want:
         # The comparisons that sit near their goal, measured again in interleaved rounds. The
         # sweep above gives one 5-second point per rate; these give a median and a spread.
@@ -416,7 +465,7 @@ def summarize(rows):
     for r in rows:
         # serverless-offline never gets its p99 under 100 ms (each delivery is an HTTP POST), so
         # its bar is "nothing lost" within 5 s.
-        limit = 5000 if r.get("peer") == "sls" else 100
+        limit = 5000 if r.get("peer") in FUNCTION_PEERS else 100
         if "p99_ms" not in r or not r["ok"] or r.get("client_bound") or r["p99_ms"] >= limit \
                 or r["workload"].startswith(("W3", "W4", "W5")):
             continue
@@ -427,6 +476,7 @@ def summarize(rows):
 
 
 def write_reports(rows):
+    all_rows = rows
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "results.jsonl", "w") as f:
         for r in rows:
@@ -535,6 +585,7 @@ def write_reports(rows):
             lines += ["", f"W7 kill -9 during W2: {r['acked']} messages acknowledged, {r['stored']} stored, "
                           f"{r['rooms_with_gaps']} rooms with seq gaps, restart {'ok' if r['restarted'] else 'FAILED'}."]
     lines += interleaved_table(pairs)
+    lines += lambda_bench.report_lines(all_rows)
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
     charts(rows)
     return "\n".join(lines)
@@ -639,14 +690,20 @@ def main():
     ap.add_argument("--w5-rates", type=float, nargs="+", default=[10000, 20000, 30000, 35000, 40000, 45000, 50000])
     ap.add_argument("--idle-clients", type=int, default=19500)
     ap.add_argument("--sls-w1-rates", type=float, nargs="+", default=[0.5, 1, 2, 3])
+    ap.add_argument("--l1-count", type=int, default=2000, help="L1 round trips per route per round")
+    ap.add_argument("--l2-reps", type=int, default=5, help="L2 fresh starts per runtime")
+    ap.add_argument("--l3-rates", type=float, nargs="*", default=[2, 5, 10, 20, 40],
+                    help="L3 broadcasts/s to 100 clients (each one a DynamoDB scan and 100 posts)")
+    ap.add_argument("--paired-l3", type=float, nargs="*", default=[5, 10], help="L3 broadcasts/s for the rounds")
     ap.add_argument("--peers", nargs="+",
                     default=["chatd", "chatd-normal", "kernel", "beast", "ws", "bun", "bun-sqlite", "socketio", "sls"])
     ap.add_argument("--chatd", help="use this chatd binary instead of building a Release one")
     ap.add_argument("--baseline", help="another chatd binary, run as the peer chatd-base (add it to --peers) "
                                        "so the rounds pair chatd against it")
     ap.add_argument("--report-only", action="store_true", help="redo the table and charts from results.jsonl")
-    ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7", "P"],
-                    help="W1-W5, W7, and P: the near-the-goal comparisons again in interleaved rounds")
+    ap.add_argument("--workloads", nargs="+", default=["W1", "W2", "W3", "W4", "W5", "W7", "P", "L"],
+                    help="W1-W5, W7, P: the near-the-goal comparisons again in interleaved rounds, "
+                         "L: template mode (Lambda route overhead, cold starts, the tutorial app against serverless-offline)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds for P (default 3)")
     ap.add_argument("--paired-w1", type=float, nargs="*", default=[80, 110], help="W1 broadcasts/s for P")
     ap.add_argument("--paired-w2", type=float, nargs="*", default=[2000, 5000], help="W2 100x10 messages/s for P")

@@ -23,9 +23,11 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -59,6 +61,14 @@ struct options
     std::string proto = "chatd"; // chatd | raw | socketio (Engine.IO v4 over WebSocket)
     int size = 100;              // bytes of padding in each message
     int server_pid = 0;
+    /// --server-tree: the server is a tree of processes (chatd and its functions and DynamoDB;
+    /// serverless-offline and its DynamoDB): CPU and RSS are summed over --server-pid, every
+    /// --also-pid and all their descendants, counting children that ended as their parent does.
+    bool server_tree = false;
+    std::vector<int> also_pids;
+    /// --unordered: a sender's messages may arrive in any order (Lambda functions run several
+    /// invocations at once, as on AWS); each must still arrive exactly once.
+    bool unordered = false;
     std::string label;
     double connect_rate = 0; // connections per second, open loop; 0: waves of 500
     std::string trace;       // file: one line per handshake ("h") and measured delivery ("d")
@@ -106,6 +116,12 @@ options parse(int argc, char** argv)
             o.size = std::stoi(next());
         else if (a == "--server-pid")
             o.server_pid = std::stoi(next());
+        else if (a == "--unordered")
+            o.unordered = true;
+        else if (a == "--server-tree")
+            o.server_tree = true;
+        else if (a == "--also-pid")
+            o.also_pids.push_back(std::stoi(next()));
         else if (a == "--label")
             o.label = next();
         else if (a == "--connect-rate")
@@ -129,30 +145,84 @@ struct proc_sample
     long rss = 0;
 };
 
-proc_sample sample(int pid)
+/// The fields of /proc/PID/stat after the command name, from field 3 (state) on.
+std::vector<std::string> stat_fields(int pid)
 {
-    proc_sample s;
-    if (pid <= 0)
-        return s;
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
     std::getline(stat, line);
     auto close = line.rfind(')');
+    std::vector<std::string> out;
+    if (close == std::string::npos || close + 2 > line.size())
+        return out;
     std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14)
-            utime = std::stol(field);
-        if (i == 15)
-            stime = std::stol(field);
-    }
-    s.cpu = double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+    for (std::string field; rest >> field;)
+        out.push_back(field);
+    return out;
+}
+
+long rss_bytes(int pid)
+{
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    while (std::getline(status, line))
+    for (std::string line; std::getline(status, line);)
         if (line.rfind("VmRSS:", 0) == 0)
-            s.rss = std::stol(line.substr(6)) * 1024;
+            return std::stol(line.substr(6)) * 1024;
+    return 0;
+}
+
+/// One process: utime + stime (fields 14, 15), and with `children` the CPU of the children it
+/// has reaped too (cutime + cstime, fields 16, 17).
+proc_sample sample_one(int pid, bool children)
+{
+    proc_sample s;
+    auto f = stat_fields(pid);
+    if (f.size() < 15)
+        return s;
+    long ticks = std::stol(f[14 - 3]) + std::stol(f[15 - 3]);
+    if (children)
+        ticks += std::stol(f[16 - 3]) + std::stol(f[17 - 3]);
+    s.cpu = double(ticks) / double(sysconf(_SC_CLK_TCK));
+    s.rss = rss_bytes(pid);
     return s;
+}
+
+/// The roots and every live descendant. Each process counts its own CPU and its reaped
+/// children's, so a function instance that exits between two samples is still counted once.
+proc_sample sample_tree(std::vector<int> roots)
+{
+    std::multimap<int, int> kids; // ppid -> pid
+    if (auto* d = opendir("/proc")) {
+        while (auto* e = readdir(d)) {
+            int pid = std::atoi(e->d_name);
+            if (pid <= 0)
+                continue;
+            auto f = stat_fields(pid);
+            if (f.size() > 1)
+                kids.emplace(std::atoi(f[1].c_str()), pid);
+        }
+        closedir(d);
+    }
+    proc_sample total;
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+        auto one = sample_one(roots[i], true);
+        total.cpu += one.cpu;
+        total.rss += one.rss;
+        auto [from, to] = kids.equal_range(roots[i]);
+        for (auto it = from; it != to; ++it)
+            roots.push_back(it->second);
+    }
+    return total;
+}
+
+proc_sample sample(options const& o)
+{
+    if (o.server_pid <= 0)
+        return {};
+    if (!o.server_tree)
+        return sample_one(o.server_pid, false);
+    std::vector<int> roots{o.server_pid};
+    roots.insert(roots.end(), o.also_pids.begin(), o.also_pids.end());
+    return sample_tree(std::move(roots));
 }
 
 double self_cpu()
@@ -174,6 +244,7 @@ struct conn
     std::string in;                                 // unparsed bytes
     std::string out;                                // bytes not yet written
     std::unordered_map<int, std::int64_t> last_seq; // per sender
+    std::unordered_set<std::uint64_t> seen;         // sender << 40 | seq, with --unordered
 };
 
 struct stats
@@ -250,10 +321,10 @@ public:
 
     void run()
     {
-        auto before = sample(o_.server_pid);
+        auto before = sample(o_);
         connect_all();
         join_all();
-        auto connected = sample(o_.server_pid);
+        auto connected = sample(o_);
         // Senders: the first member(s) of each room, spread evenly.
         pick_senders();
         auto t0 = now_ns() + 100'000'000;
@@ -276,11 +347,11 @@ public:
             auto now = now_ns();
             if (!measuring && now >= measure_from) {
                 measuring = true;
-                s0 = sample(o_.server_pid);
+                s0 = sample(o_);
                 c0 = self_cpu();
             }
             if (now >= send_until && !sampled_end) {
-                s1 = sample(o_.server_pid);
+                s1 = sample(o_);
                 c1 = self_cpu();
                 sampled_end = true;
             }
@@ -596,7 +667,10 @@ private:
                 std::uint32_t(std::min<std::int64_t>((now - scheduled) / 1000, UINT32_MAX)));
         ++st_.delivered;
         auto& last = c.last_seq[sender];
-        if (seq == last + 1 || last == 0)
+        if (o_.unordered) {
+            if (!c.seen.insert(std::uint64_t(sender) << 40 | std::uint64_t(seq)).second)
+                ++st_.duplicates;
+        } else if (seq == last + 1 || last == 0)
             ;
         else if (seq <= last)
             ++st_.duplicates;

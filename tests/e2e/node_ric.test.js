@@ -155,6 +155,23 @@ test('init errors go to /init/error with the error type header, and the process 
   }
 });
 
+test('nodejs24.x refuses callback handlers at init, as RIC 4 does; nodejs22.x still runs them', async () => {
+  const files = { 'index.js': 'exports.handler = (event, context, callback) => callback(null, "called back");' };
+  await withClient(files, 'index.handler', async (api, c) => {
+    const r = await api.initError();
+    assert.equal(r.json.errorType, 'Runtime.CallbackHandlerDeprecated');
+    assert.match(r.json.errorMessage, /^ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node\.js 24\./);
+    assert.equal(await c.exited, 129);
+  }, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' });
+  await withClient(files, 'index.handler', async (api) => {
+    assert.equal((await api.invoke({})).body, '"called back"');
+  }, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' });
+  const twoArgs = { 'index.mjs': 'export const handler = async (event, context) => context.functionName;' };
+  await withClient(twoArgs, 'index.handler', async (api) => {
+    assert.equal((await api.invoke({})).body, '"fn"');
+  }, { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x' });
+});
+
 test('log lines: time, request id, level, the message on one line', async () => {
   await withClient({
     'index.js': 'console.log("at init"); exports.handler = async () => { console.log("hello", { a: 1 }, "multi\\nline"); console.error("bad"); console.warn("careful"); return 1; };',

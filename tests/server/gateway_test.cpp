@@ -1,5 +1,8 @@
 // The gateway over fake connections and a fake integration: what each route's result does to
 // the caller and to other connections, $disconnect, and the management verbs.
+#include <chatd/core/event_json.hpp>
+
+#include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -102,7 +105,7 @@ struct fixture
     fake_integration app;
     std::unique_ptr<gateway> gw;
 
-    fixture()
+    explicit fixture(core::field_list stage_variables = {})
     {
         route_table routes;
         for (auto key : {"$connect", "$disconnect", "echo", "tell"})
@@ -114,7 +117,13 @@ struct fixture
         ws_session::limits lim{1 << 20, 64, std::chrono::minutes(10), std::chrono::hours(2)};
         gw = std::make_unique<gateway>(
             io.get_executor(),
-            gateway_options{"dev", "chatdlocal", lim, nullptr},
+            gateway_options{"dev",
+                            "chatdlocal",
+                            lim,
+                            nullptr,
+                            "us-east-1",
+                            "123456789012",
+                            std::move(stage_variables)},
             core::route_selector(*core::selection_expression::parse("$request.body.action"),
                                  std::move(keys)),
             std::move(routes),
@@ -162,6 +171,22 @@ TEST_CASE("gateway: a two-way route's body goes back to the caller; a one-way ro
     CHECK(f.app.events[0].context.connection_id == "AAAAAAAAAAAAAAA=");
     CHECK(f.app.events[0].body == R"({"action":"echo"})");
     CHECK(f.stats.replies_out.load() == 1);
+}
+
+TEST_CASE("gateway: the stage's variables reach every event as stageVariables, none without any")
+{
+    fixture f({{"table", "chat_prod"}, {"mode", "live"}});
+    auto a = f.open("AAAAAAAAAAAAAAA=");
+    f.send(a, R"({"action":"echo"})");
+    REQUIRE(f.app.events.size() == 1);
+    CHECK(core::to_json(f.app.events[0]).at("stageVariables") ==
+          boost::json::parse(R"({"table":"chat_prod","mode":"live"})"));
+
+    fixture plain;
+    auto b = plain.open("BBBBBBBBBBBBBBB=");
+    plain.send(b, R"({"action":"echo"})");
+    REQUIRE(plain.app.events.size() == 1);
+    CHECK(!core::to_json(plain.app.events[0]).contains("stageVariables"));
 }
 
 TEST_CASE("gateway: error frames for a function error, a timeout and a frame with no route")

@@ -2,6 +2,7 @@
 
 #include <chatd/core/clock.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,6 +79,8 @@ struct event
     std::optional<field_list> headers; ///< CONNECT and DISCONNECT only
     std::optional<field_list> query;   ///< CONNECT only, and only when the URL had a query
     std::optional<std::string> body;   ///< MESSAGE only: the frame text, unmodified
+    /// The stage's variables (stageVariables), shared by every event; absent or empty: none.
+    std::shared_ptr<field_list const> stage_variables;
     bool is_base64_encoded = false;
 
     /// Last value of query parameter `name` (queryStringParameters semantics), if any.

@@ -1,0 +1,159 @@
+// chatd --template's own settings and what a template asks of the emulator beyond routes and
+// functions: a stage picked among several (with its stage variables), --max-instances, the
+// V8 heap sized from MemorySize as Lambda sizes it, TimeToLiveSpecification honoured by the local
+// DynamoDB, and where the tables live (--dynamodb-data: a directory, or memory).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startChatd, tempDir, writeTree, Client, eventually } from './lib.js';
+
+const route = (key, fn) => `
+  ${key}Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties: {ApiId: !Ref Api, RouteKey: ${key}, RouteResponseSelectionExpression: $default,
+                 Target: !Sub 'integrations/\${${key}Integ}'}
+  ${key}Integ:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub arn:aws:apigateway:\${AWS::Region}:lambda:path/2015-03-31/functions/\${${fn}.Arn}/invocations`;
+
+const template = `AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function: {Runtime: nodejs20.x, CodeUri: src/, MemorySize: 256, Environment: {Variables: {TABLE_NAME: sessions}}}
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: opts, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action}
+  Test:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: test, StageVariables: {name: testing}}
+  Live:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: live, StageVariables: {name: production}}
+${route('whoami', 'WhoAmI')}
+${route('sessions', 'Sessions')}
+  WhoAmI:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.whoami}
+  Sessions:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.sessions}
+  SessionTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: sessions
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      BillingMode: PAY_PER_REQUEST
+      TimeToLiveSpecification: {AttributeName: expiresAt, Enabled: true}
+`;
+
+const files = {
+  'template.yaml': template,
+  'src/app.mjs': `import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+const db = new DynamoDBClient({});
+const TableName = process.env.TABLE_NAME;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const whoami = async (event) => {
+  await sleep(JSON.parse(event.body).wait ?? 0);
+  return { statusCode: 200, body: JSON.stringify({ pid: process.pid, execArgv: process.execArgv,
+    stage: event.requestContext.stage, stageVariables: event.stageVariables }) };
+};
+
+export const sessions = async (event) => {
+  const { put } = JSON.parse(event.body);
+  const now = Math.floor(Date.now() / 1000);
+  for (const [id, inSeconds] of Object.entries(put ?? {})) {
+    const Item = { id: { S: id } };
+    if (inSeconds !== null) Item.expiresAt = typeof inSeconds === 'number' ? { N: String(now + inSeconds) } : { S: inSeconds };
+    await db.send(new PutItemCommand({ TableName, Item }));
+  }
+  const { Items } = await db.send(new ScanCommand({ TableName }));
+  return { statusCode: 200, body: JSON.stringify(Items.map((i) => i.id.S).sort()) };
+};
+`,
+};
+
+let dir;
+before(() => {
+  dir = tempDir();
+  writeTree(dir.dir, files);
+});
+after(() => dir?.cleanup());
+
+async function call(url, msg) {
+  const c = await Client.connect(url);
+  try {
+    c.send(msg);
+    return await c.next(() => true, 15000);
+  } finally {
+    c.close();
+  }
+}
+
+test('a template with two stages needs --stage; the stage picked is served with its variables', async () => {
+  const tpl = path.join(dir.dir, 'template.yaml');
+  await assert.rejects(startChatd({ args: ['--template', tpl] }),
+    (e) => /exited 2: chatd: --template .*template\.yaml: the API has stages live, test: pick one with --stage/.test(e.message));
+  await assert.rejects(startChatd({ args: ['--template', tpl, '--stage', 'prod'] }),
+    (e) => /exited 2: chatd: --stage 'prod': the template's API has no such stage/.test(e.message));
+  const chatd = await startChatd({ args: ['--template', tpl, '--stage', 'live', '--dynamodb-data', 'memory'] });
+  try {
+    assert.equal(chatd.stage, 'live');
+    const me = await call(chatd.url, { action: 'whoami' });
+    assert.equal(me.stage, 'live');
+    assert.deepEqual(me.stageVariables, { name: 'production' });
+    // Lambda's Node.js bootstrap: a tenth of MemorySize (256) for the young generation.
+    assert.ok(me.execArgv.includes('--max-semi-space-size=12'), me.execArgv.join(' '));
+    assert.ok(me.execArgv.includes('--max-old-space-size=231'), me.execArgv.join(' '));
+    await assert.rejects(Client.connect(`ws://127.0.0.1:${chatd.port}/test`), /HTTP 403/);
+  } finally {
+    await chatd.stop();
+  }
+});
+
+test('--max-instances 1: overlapping invocations wait for the one instance', async () => {
+  const chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test',
+    '--max-instances', '1', '--dynamodb-data', 'memory'] });
+  try {
+    const t0 = Date.now();
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => call(chatd.url, { action: 'whoami', wait: 300 })));
+    assert.equal(new Set([a.pid, b.pid, c.pid]).size, 1, 'one instance served all three');
+    assert.ok(Date.now() - t0 >= 900, 'one after the other');
+  } finally {
+    await chatd.stop();
+  }
+});
+
+test('TimeToLiveSpecification: expired items are deleted; --dynamodb-data keeps the rest across restarts', async () => {
+  const data = path.join(dir.dir, 'tables');
+  const db = path.join(dir.dir, 'chat.db');
+  const args = ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test', '--dynamodb-data', data];
+  let chatd = await startChatd({ db, args });
+  try {
+    // Expired a minute ago, valid for an hour, no TTL attribute, a TTL attribute that is no number.
+    const all = await call(chatd.url, { action: 'sessions', put: { old: -60, fresh: 3600, forever: null, text: 'soon' } });
+    assert.deepEqual(all, ['forever', 'fresh', 'old', 'text']);
+    let now;
+    await eventually(async () => {
+      now = await call(chatd.url, { action: 'sessions' });
+      return !now.includes('old');
+    }, 8000, 'the expired item deleted');
+    assert.deepEqual(now, ['forever', 'fresh', 'text']);
+  } finally {
+    await chatd.stop();
+  }
+  assert.ok(fs.existsSync(data), '--dynamodb-data holds the tables');
+  assert.ok(!fs.existsSync(`${db}.dynamodb`), 'nothing beside --db');
+  chatd = await startChatd({ db, args });
+  try {
+    assert.deepEqual(await call(chatd.url, { action: 'sessions' }), ['forever', 'fresh', 'text']);
+  } finally {
+    await chatd.stop();
+  }
+});
