@@ -119,6 +119,7 @@ lambda_function::lambda_function(net::any_io_executor io,
     : io_(std::move(io))
     , spawner_(std::move(spawner))
     , cfg_(std::move(cfg))
+    , scale_timer_(io_)
     , code_events_(io_)
 {
     watch_code();
@@ -287,8 +288,27 @@ void lambda_function::dispatch()
         queue_.pop_front();
         in->wake.cancel();
     }
-    if (queue_.size() > starting_ && instances_.size() < cfg_.max_instances)
+    scale_out();
+}
+
+void lambda_function::scale_out()
+{
+    // The first `starting_` invocations are for instances already starting; each later one
+    // that has waited for a busy instance longer than a cold start takes gets one more.
+    auto const busy = instances_.size() - starting_;
+    auto const patience = busy == 0 ? steady::duration::zero()
+                                    : std::chrono::duration_cast<steady::duration>(cold_start_);
+    auto const now = steady::now();
+    while (queue_.size() > starting_ && instances_.size() < cfg_.max_instances &&
+           now - queue_[starting_].queued_at >= patience)
         start_instance();
+    if (queue_.size() <= starting_ || instances_.size() >= cfg_.max_instances)
+        return;
+    scale_timer_.expires_at(queue_[starting_].queued_at + patience);
+    scale_timer_.async_wait([this](error_code ec) {
+        if (!ec && !stopped_)
+            scale_out();
+    });
 }
 
 std::vector<std::string> lambda_function::command() const
@@ -592,6 +612,7 @@ lambda_function::answer(std::shared_ptr<instance> const& in,
             --starting_;
             in->init_ms =
                 std::chrono::duration<double, std::milli>(steady::now() - in->started_at).count();
+            cold_start_ = std::chrono::duration<double, std::milli>(in->init_ms);
         }
         in->idle.cancel();
         if (in->generation != generation_) {
@@ -774,6 +795,7 @@ void lambda_function::stop()
         return;
     stopped_ = true;
     halted_->store(true);
+    scale_timer_.cancel();
     error_code ignored;
     code_events_.close(ignored);
     for (auto& in : instances_) {

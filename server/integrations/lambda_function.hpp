@@ -48,6 +48,13 @@ struct lambda_config
 /// time, are reused while warm and stopped when idle; more start while invocations overlap,
 /// up to `max_instances`, and the rest wait in a bounded queue.
 ///
+/// One difference from Lambda, where each instance brings its own CPU: here every instance
+/// shares this machine's cores, and a cold start costs as much CPU as many warm invocations.
+/// So an invocation that finds every instance busy first waits, for as long as this function's
+/// last cold start took, for one of them to finish; only then does another instance start. It
+/// is never later than a cold start would have made it by more than that, and an instance
+/// stuck in a long invocation never holds the others up.
+///
 /// Lambda's failures are reproduced: a function error (the runtime's /error), an init error
 /// (/init/error, reported on the invocation that was waiting), a timeout (the instance is
 /// killed: "Task timed out after N.NN seconds") and a crash (the process exits mid-invocation:
@@ -93,6 +100,7 @@ private:
         std::string id;
         std::string payload;
         raw_completion done;
+        std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
     };
     struct instance;
 
@@ -100,6 +108,7 @@ private:
     void read_code_events();
     void code_changed(std::string const& what);
     void dispatch();
+    void scale_out();
     void start_instance();
     void spawned(
         std::shared_ptr<instance> const& in, int pid, int out_fd, int err_fd, std::string error);
@@ -123,6 +132,10 @@ private:
     std::deque<invocation> queue_;
     std::vector<std::shared_ptr<instance>> instances_;
     std::size_t starting_ = 0; ///< instances started that have not asked for work yet
+    /// How long the last cold start took (0 before the first): an invocation that finds every
+    /// instance busy waits this long for one to finish before another instance starts.
+    std::chrono::duration<double, std::milli> cold_start_{0};
+    net::steady_timer scale_timer_;
     std::mt19937_64 random_{std::random_device{}()};
     bool stopped_ = false;
     /// Code directory changes (inotify): each bumps the generation, and instances of an older

@@ -79,6 +79,19 @@ export const sessions = async (event) => {
 `,
 };
 
+/** The pids of the function instances (runtime clients) chatd has started and not ended. */
+function instances(chatdPid) {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === chatdPid
+        && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('ric.mjs');
+    } catch {
+      return false; // it ended meanwhile
+    }
+  }).map(Number);
+}
+
 let dir;
 before(() => {
   dir = tempDir();
@@ -125,6 +138,32 @@ test('--max-instances 1: overlapping invocations wait for the one instance', asy
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => call(chatd.url, { action: 'whoami', wait: 300 })));
     assert.equal(new Set([a.pid, b.pid, c.pid]).size, 1, 'one instance served all three');
     assert.ok(Date.now() - t0 >= 900, 'one after the other');
+  } finally {
+    await chatd.stop();
+  }
+});
+
+test('a busy instance is waited for as long as a cold start takes, then another one starts', async () => {
+  const chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test',
+    '--dynamodb-data', 'memory'] });
+  try {
+    const warm = await call(chatd.url, { action: 'whoami' }); // one instance; its cold start measured
+    const timed = async (msg, after = 0) => {
+      await new Promise((r) => setTimeout(r, after));
+      const t0 = Date.now();
+      return { ...(await call(chatd.url, msg)), ms: Date.now() - t0 };
+    };
+    // Busy for 20 ms, far less than a Node.js cold start: the second call waits for it.
+    const [a, b] = await Promise.all([timed({ action: 'whoami', wait: 20 }), timed({ action: 'whoami' }, 5)]);
+    assert.equal(a.pid, warm.pid);
+    assert.equal(b.pid, warm.pid);
+    await new Promise((r) => setTimeout(r, 500)); // time for a cold start, had one begun
+    assert.deepEqual(instances(chatd.proc.pid), [warm.pid], 'no instance started for a 20 ms wait');
+    // Busy for 2.5 s (the Timeout is 3): the second call gets an instance of its own long before.
+    const [c, d] = await Promise.all([timed({ action: 'whoami', wait: 2500 }), timed({ action: 'whoami' }, 100)]);
+    assert.equal(c.pid, warm.pid);
+    assert.notEqual(d.pid, warm.pid);
+    assert.ok(d.ms < 2000, `the second call took ${d.ms} ms`);
   } finally {
     await chatd.stop();
   }
