@@ -325,6 +325,9 @@ function routeManagementApi() {
 }
 
 async function main() {
+  // chatd reads this process's output. Once that pipe is gone, so is chatd: end here rather
+  // than report the failed write, which would fail again, forever.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(1));
   patchConsole();
   provideSdk();
   routeManagementApi();

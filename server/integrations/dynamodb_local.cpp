@@ -43,6 +43,7 @@ dynamodb_local::dynamodb_local(std::string const& node,
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3); // nothing of chatd's (see lambda_function)
     auto script = runtimes_dir + "/dynamodb/server.mjs";
     std::vector<std::string> args = {node, script, "--tables", tables_file_};
     for (auto const& [table, attribute] : ttl) {

@@ -413,8 +413,8 @@ void lambda_function::start_instance()
     // posix_spawn blocks until the child has exec'd: not on the I/O thread. The task touches
     // nothing of this object's but what it was given, and a process it starts after stop()
     // is killed at once.
-    net::post(spawner_, [this, in, argv, env, dir, runtime, halted = halted_] {
-        if (halted->load())
+    net::post(spawner_, [this, in, argv, env, dir, runtime, live = live_] {
+        if (std::lock_guard lock(live->m); live->halted)
             return;
         int out_pipe[2] = {-1, -1};
         int err_pipe[2] = {-1, -1};
@@ -430,6 +430,10 @@ void lambda_function::start_instance()
             posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
             posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
             posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
+            // None of chatd's own descriptors (Asio's sockets are not close-on-exec): a
+            // client's connection, the listener or another instance's Runtime API held open
+            // by a function would outlive chatd's close of it.
+            posix_spawn_file_actions_addclosefrom_np(&fa, 3);
             posix_spawn_file_actions_addchdir_np(&fa, dir.c_str());
             // Its own process group, so that a timeout can stop everything it started.
             posix_spawnattr_setpgroup(&attr, 0);
@@ -460,10 +464,15 @@ void lambda_function::start_instance()
             posix_spawn_file_actions_destroy(&fa);
             posix_spawnattr_destroy(&attr);
         }
-        if (pid > 0 && halted->load()) {
-            ::kill(-pid, SIGKILL);
-            ::waitpid(pid, nullptr, 0);
-            pid = -1;
+        if (pid > 0) {
+            std::lock_guard lock(live->m);
+            if (live->halted) {
+                ::kill(-pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+                pid = -1;
+            } else {
+                live->pids.insert(pid);
+            }
         }
         if (out_pipe[1] >= 0)
             ::close(out_pipe[1]);
@@ -514,6 +523,8 @@ void lambda_function::watch_exit(std::shared_ptr<instance> const& in)
         int status = 0;
         std::string how = "exited";
         if (::waitpid(in->pid, &status, WNOHANG) == in->pid) {
+            std::lock_guard lock(live_->m);
+            live_->pids.erase(in->pid);
             if (WIFEXITED(status))
                 how = "exit status " + std::to_string(WEXITSTATUS(status));
             else if (WIFSIGNALED(status))
@@ -794,15 +805,19 @@ void lambda_function::stop()
     if (stopped_)
         return;
     stopped_ = true;
-    halted_->store(true);
     scale_timer_.cancel();
+    {
+        std::lock_guard lock(live_->m);
+        live_->halted = true;
+        for (int pid : live_->pids) {
+            ::kill(-pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        live_->pids.clear();
+    }
     error_code ignored;
     code_events_.close(ignored);
     for (auto& in : instances_) {
-        if (in->pid > 0) {
-            ::kill(-in->pid, SIGKILL);
-            ::waitpid(in->pid, nullptr, 0);
-        }
         if (in->current) {
             auto inv = std::move(*in->current);
             in->current.reset();

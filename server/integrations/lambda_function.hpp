@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -143,8 +145,18 @@ private:
     net::posix::stream_descriptor code_events_;
     std::map<int, std::string> watched_; ///< watch descriptor -> directory
     std::uint64_t generation_ = 0;
-    /// Seen by process starts queued on the spawner: after stop() they start nothing.
-    std::shared_ptr<std::atomic<bool>> halted_ = std::make_shared<std::atomic<bool>>(false);
+
+    /// The processes started and not yet reaped, shared with the spawner thread: stop() ends
+    /// every one, including a process whose start the I/O thread has not heard of yet, and a
+    /// start queued before stop() starts nothing after it.
+    struct live_processes
+    {
+        std::mutex m;
+        bool halted = false;
+        std::set<int> pids;
+    };
+
+    std::shared_ptr<live_processes> live_ = std::make_shared<live_processes>();
 };
 
 } // namespace chatd::server

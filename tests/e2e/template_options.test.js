@@ -169,6 +169,50 @@ test('a busy instance is waited for as long as a cold start takes, then another 
   }
 });
 
+test('function instances and the DynamoDB emulator hold none of chatd\'s descriptors', async () => {
+  const chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test'] });
+  // Standard input, output and error aside: a child may share those with chatd on purpose.
+  const sockets = (pid) => new Set(fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => Number(fd) > 2).map((fd) => {
+    try { return fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; }
+  }).filter((l) => l.startsWith('socket:')));
+  try {
+    const client = await Client.connect(chatd.url); // a client socket open while instances start
+    const { pid } = await call(chatd.url, { action: 'whoami' });
+    await call(chatd.url, { action: 'sessions' });
+    const children = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === chatd.proc.pid;
+      } catch { return false; }
+    }).map(Number);
+    assert.ok(children.includes(pid) && children.length >= 3, `chatd's children: ${children}`);
+    const mine = sockets(chatd.proc.pid);
+    for (const child of children) {
+      const shared = [...sockets(child)].filter((s) => mine.has(s));
+      assert.deepEqual(shared, [], `process ${child} (${fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').replace(/\0/g, ' ')}) holds chatd's ${shared}`);
+    }
+    client.close();
+  } finally {
+    await chatd.stop();
+  }
+});
+
+test('chatd stopped while instances are starting leaves none of them running', async () => {
+  const src = fs.realpathSync(path.join(dir.dir, 'src'));
+  const ours = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return fs.readlinkSync(`/proc/${p}/cwd`) === src;
+    } catch { return false; }
+  });
+  const chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test',
+    '--dynamodb-data', 'memory'] });
+  const clients = await Promise.all([1, 2, 3, 4, 5, 6].map(() => Client.connect(chatd.url)));
+  for (const c of clients) c.send({ action: 'whoami', wait: 2000 });
+  await eventually(() => ours().length >= 6, 5000, 'six instances starting');
+  await chatd.stop();
+  await eventually(() => ours().length === 0, 3000, `every instance gone (left: ${ours()})`);
+});
+
 test('TimeToLiveSpecification: expired items are deleted; --dynamodb-data keeps the rest across restarts', async () => {
   const data = path.join(dir.dir, 'tables');
   const db = path.join(dir.dir, 'chat.db');
