@@ -294,10 +294,13 @@ void lambda_function::dispatch()
 void lambda_function::scale_out()
 {
     // The first `starting_` invocations are for instances already starting; each later one
-    // that has waited for a busy instance longer than a cold start takes gets one more.
-    auto const busy = instances_.size() - starting_;
-    auto const patience = busy == 0 ? steady::duration::zero()
-                                    : std::chrono::duration_cast<steady::duration>(cold_start_);
+    // that has waited longer than a cold start takes, for a busy instance or a starting one,
+    // gets one more. Before this function's first cold start is over, another function's
+    // stands in for it (they share the machine, and mostly the runtime).
+    auto const estimate = cold_start_.count() > 0 ? cold_start_ : last_cold_start;
+    auto const patience = instances_.empty()
+                              ? steady::duration::zero()
+                              : std::chrono::duration_cast<steady::duration>(estimate);
     auto const now = steady::now();
     while (queue_.size() > starting_ && instances_.size() < cfg_.max_instances &&
            now - queue_[starting_].queued_at >= patience)
@@ -624,6 +627,7 @@ lambda_function::answer(std::shared_ptr<instance> const& in,
             in->init_ms =
                 std::chrono::duration<double, std::milli>(steady::now() - in->started_at).count();
             cold_start_ = std::chrono::duration<double, std::milli>(in->init_ms);
+            last_cold_start = cold_start_;
         }
         in->idle.cancel();
         if (in->generation != generation_) {

@@ -52,8 +52,8 @@ struct lambda_config
 ///
 /// One difference from Lambda, where each instance brings its own CPU: here every instance
 /// shares this machine's cores, and a cold start costs as much CPU as many warm invocations.
-/// So an invocation that finds every instance busy first waits, for as long as this function's
-/// last cold start took, for one of them to finish; only then does another instance start. It
+/// So an invocation that finds every instance busy (or still starting) first waits, for as long
+/// as this function's last cold start took, for one of them; only then does another start. It
 /// is never later than a cold start would have made it by more than that, and an instance
 /// stuck in a long invocation never holds the others up.
 ///
@@ -137,6 +137,8 @@ private:
     /// How long the last cold start took (0 before the first): an invocation that finds every
     /// instance busy waits this long for one to finish before another instance starts.
     std::chrono::duration<double, std::milli> cold_start_{0};
+    /// The last cold start of any function (all of them run on the one I/O thread).
+    static inline std::chrono::duration<double, std::milli> last_cold_start{0};
     net::steady_timer scale_timer_;
     std::mt19937_64 random_{std::random_device{}()};
     bool stopped_ = false;
