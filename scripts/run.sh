@@ -4,10 +4,15 @@
 # in the current directory). Arguments are passed to chatd: scripts/run.sh --port 9000
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$repo/scripts/setup.sh" build
-# Template mode gives functions the AWS SDK and runs dynalite: both from runtimes/'s lockfile.
-if [[ " $* " == *" --template "* ]] && command -v npm >/dev/null && [ ! -d "$repo/runtimes/node_modules" ]; then
-  (cd "$repo/runtimes" && npm ci --no-audit --no-fund --loglevel=error)
+if [[ " $* " == *" --template "* ]]; then
+  # Template mode runs functions on Node.js and Python (with boto3), gives them the AWS SDK for
+  # JavaScript and runs dynalite: Debian's packages, then runtimes/'s lockfile.
+  "$repo/scripts/setup.sh" build template
+  if [ ! -d "$repo/runtimes/node_modules" ]; then
+    (cd "$repo/runtimes" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+else
+  "$repo/scripts/setup.sh" build
 fi
 cmake --preset release -S "$repo" >/dev/null
 cmake --build "$repo/build/release" --target chatd

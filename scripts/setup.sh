@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what chatd needs from Debian's packages (scripts/apt-packages.txt), skipping what is
-# already there. Usage: scripts/setup.sh ROLE... (build, runtime, test). Needs root or sudo.
+# already there. Usage: scripts/setup.sh ROLE... (build, runtime, test, template). Needs root
+# or sudo.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 list="$here/apt-packages.txt"
@@ -14,7 +15,7 @@ for role in "${roles[@]}"; do
     [[ ",$pkg_roles," == *",$role,"* ]] && wanted+=("$pkg")
   done < "$list"
   # Node.js: Debian's nodejs/npm, unless this machine already has a node and npm.
-  if [ "$role" = test ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
+  if { [ "$role" = test ] || [ "$role" = template ]; } && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then
     wanted+=(nodejs npm)
   fi
 done
