@@ -170,6 +170,7 @@ template_app load_template_app(config const& cfg)
         lc.node = node;
         lc.python = python;
         lc.max_instances = cfg.max_instances;
+        lc.integration_timeout = std::chrono::milliseconds(cfg.integration_timeout_ms);
         lc.idle_stop = std::chrono::milliseconds(cfg.instance_idle_ms);
         if (auto const& bin = f.runtime.starts_with("nodejs") ? node : python;
             !f.runtime.starts_with("provided")) {

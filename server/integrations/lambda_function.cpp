@@ -240,17 +240,32 @@ std::string lambda_function::new_request_id()
 
 void lambda_function::invoke(core::event ev, completion done)
 {
-    invoke_raw(core::serialize(ev), [done = std::move(done)](raw_result r) {
-        using status = invocation_result::status;
+    using status = invocation_result::status;
+    // Whichever comes first, the function's answer or API Gateway's integration timeout,
+    // completes the event; the other finds `pending` empty.
+    auto pending = std::make_shared<completion>(std::move(done));
+    auto timer = std::make_shared<net::steady_timer>(io_, cfg_.integration_timeout);
+    timer->async_wait([pending](error_code ec) {
+        if (ec || !*pending)
+            return;
+        auto finish = std::exchange(*pending, nullptr);
+        finish(invocation_result{
+            status::timeout, {}, "the function did not answer within the integration timeout"});
+    });
+    invoke_raw(core::serialize(ev), [pending, timer](raw_result r) {
+        timer->cancel();
+        if (!*pending)
+            return;
+        auto finish = std::exchange(*pending, nullptr);
         if (!r.ok) {
-            done(invocation_result{status::function_error, {}, r.error});
+            finish(invocation_result{status::function_error, {}, r.error});
             return;
         }
         auto parsed = core::parse_proxy_result(r.body);
         if (!parsed.out)
-            done(invocation_result{status::function_error, {}, parsed.error});
+            finish(invocation_result{status::function_error, {}, parsed.error});
         else
-            done(invocation_result{status::ok, std::move(*parsed.out), {}});
+            finish(invocation_result{status::ok, std::move(*parsed.out), {}});
     });
 }
 

@@ -28,6 +28,9 @@ struct lambda_config
     std::string code_dir; ///< LAMBDA_TASK_ROOT, the working directory
     std::vector<std::pair<std::string, std::string>> environment; ///< the template's variables
     std::chrono::milliseconds timeout{3000};
+    /// How long API Gateway waits for the function (--integration-timeout, 29 s): past it the
+    /// client gets the timeout error while the function runs on to its own `timeout`.
+    std::chrono::milliseconds integration_timeout{29000};
     int memory_mb = 128;
     std::string region = "us-east-1";
     std::string account_id = "123456789012";

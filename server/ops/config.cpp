@@ -305,7 +305,7 @@ std::vector<option> const& options()
                 86400000),
         seconds({"--integration-timeout",
                  "CHATD_INTEGRATION_TIMEOUT",
-                 "seconds an HTTP integration may take"},
+                 "seconds an integration (HTTP, or a template's function) may take"},
                 &c::integration_timeout_ms,
                 50,
                 900000),

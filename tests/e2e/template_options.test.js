@@ -213,6 +213,27 @@ test('chatd stopped while instances are starting leaves none of them running', a
   await eventually(() => ours().length === 0, 3000, `every instance gone (left: ${ours()})`);
 });
 
+test('--integration-timeout: past it the client gets API Gateway\'s timeout, and the function runs on', async () => {
+  const chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test',
+    '--dynamodb-data', 'memory', '--integration-timeout', '1'] });
+  try {
+    await call(chatd.url, { action: 'whoami' }); // warm, so the timing below is the function's
+    const c = await Client.connect(chatd.url);
+    const t0 = Date.now();
+    c.send({ action: 'whoami', wait: 2000 });
+    const frame = await c.next(() => true, 5000);
+    assert.equal(frame.message, 'Endpoint request timed out');
+    assert.ok(Date.now() - t0 < 1900, `answered after ${Date.now() - t0} ms`);
+    // The function was not stopped: its REPORT comes when it finishes, with no timeout status.
+    await eventually(() => /\[WhoAmI\] REPORT RequestId: \S+\tDuration: 20\d\d\.\d\d ms/.test(chatd.stderr()), 3000,
+      'the function finishing its 2 s');
+    assert.doesNotMatch(chatd.stderr(), /Task timed out/);
+    c.close();
+  } finally {
+    await chatd.stop();
+  }
+});
+
 test('TimeToLiveSpecification: expired items are deleted; --dynamodb-data keeps the rest across restarts', async () => {
   const data = path.join(dir.dir, 'tables');
   const db = path.join(dir.dir, 'chat.db');
