@@ -312,17 +312,19 @@ void lambda_function::scale_out()
     // that has waited longer than a cold start takes, for a busy instance or a starting one,
     // gets one more. Before this function's first cold start is over, another function's
     // stands in for it (they share the machine, and mostly the runtime).
-    auto const estimate = cold_start_.count() > 0 ? cold_start_ : last_cold_start;
-    auto const patience = instances_.empty()
-                              ? steady::duration::zero()
-                              : std::chrono::duration_cast<steady::duration>(estimate);
+    auto const estimate = std::chrono::duration_cast<steady::duration>(
+        cold_start_.count() > 0 ? cold_start_ : last_cold_start);
+    // With no instance at all, the first starts at once.
+    auto patience = [&] {
+        return instances_.empty() ? steady::duration::zero() : estimate;
+    };
     auto const now = steady::now();
     while (queue_.size() > starting_ && instances_.size() < cfg_.max_instances &&
-           now - queue_[starting_].queued_at >= patience)
+           now - queue_[starting_].queued_at >= patience())
         start_instance();
     if (queue_.size() <= starting_ || instances_.size() >= cfg_.max_instances)
         return;
-    scale_timer_.expires_at(queue_[starting_].queued_at + patience);
+    scale_timer_.expires_at(queue_[starting_].queued_at + patience());
     scale_timer_.async_wait([this](error_code ec) {
         if (!ec && !stopped_)
             scale_out();
