@@ -152,13 +152,7 @@ class Server:
         return self.proc.pid
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        lambda_bench.stop_group(self.proc, grace=10)
         if self.dynamodb:
             self.dynamodb.stop()
         self.log.close()

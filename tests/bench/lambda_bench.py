@@ -10,7 +10,9 @@
 
 Servers are pinned to CPU 0, the clients to CPU 1; every address is 127.0.0.1."""
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -54,16 +56,19 @@ class Proc:
             raise RuntimeError(f"{argv[0]} did not start: {Path(log_path).read_text()[-300:]}")
 
     def stop(self):
-        import os
-        import signal
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc)
         self.log.close()
+
+
+def stop_group(proc, grace=15):
+    """SIGTERM to the process group `proc` leads, SIGKILL if it is not gone within `grace` s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def start_chatd(chatd, out, name, extra=(), log_level="warn"):

@@ -13,6 +13,9 @@ const route = (key, fn) => `
     Type: AWS::ApiGatewayV2::Route
     Properties: {ApiId: !Ref Api, RouteKey: ${key}, RouteResponseSelectionExpression: $default,
                  Target: !Sub 'integrations/\${${key}Integ}'}
+  ${key}Response:
+    Type: AWS::ApiGatewayV2::RouteResponse
+    Properties: {ApiId: !Ref Api, RouteId: !Ref ${key}Route, RouteResponseKey: $default}
   ${key}Integ:
     Type: AWS::ApiGatewayV2::Integration
     Properties:
@@ -79,17 +82,34 @@ export const sessions = async (event) => {
 `,
 };
 
+/** The live processes for which `keep(pid)` holds (a process that ends meanwhile is left out). */
+function processes(keep) {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
+    try {
+      return keep(p);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The processes chatd (`chatdPid`) started and has not reaped. */
+function children(chatdPid) {
+  return processes((p) => {
+    const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === chatdPid;
+  });
+}
+
 /** The pids of the function instances (runtime clients) chatd has started and not ended. */
 function instances(chatdPid) {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+  return children(chatdPid).filter((p) => {
     try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === chatdPid
-        && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('ric.mjs');
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('ric.mjs');
     } catch {
-      return false; // it ended meanwhile
+      return false;
     }
-  }).map(Number);
+  });
 }
 
 let dir;
@@ -179,15 +199,10 @@ test('function instances and the DynamoDB emulator hold none of chatd\'s descrip
     const client = await Client.connect(chatd.url); // a client socket open while instances start
     const { pid } = await call(chatd.url, { action: 'whoami' });
     await call(chatd.url, { action: 'sessions' });
-    const children = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === chatd.proc.pid;
-      } catch { return false; }
-    }).map(Number);
-    assert.ok(children.includes(pid) && children.length >= 3, `chatd's children: ${children}`);
+    const started = children(chatd.proc.pid);
+    assert.ok(started.includes(pid) && started.length >= 3, `chatd's children: ${started}`);
     const mine = sockets(chatd.proc.pid);
-    for (const child of children) {
+    for (const child of started) {
       const shared = [...sockets(child)].filter((s) => mine.has(s));
       assert.deepEqual(shared, [], `process ${child} (${fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').replace(/\0/g, ' ')}) holds chatd's ${shared}`);
     }
@@ -199,11 +214,7 @@ test('function instances and the DynamoDB emulator hold none of chatd\'s descrip
 
 test('chatd stopped while instances are starting leaves none of them running', async () => {
   const src = fs.realpathSync(path.join(dir.dir, 'src'));
-  const ours = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readlinkSync(`/proc/${p}/cwd`) === src;
-    } catch { return false; }
-  });
+  const ours = () => processes((p) => fs.readlinkSync(`/proc/${p}/cwd`) === src);
   const chatd = await startChatd({ args: ['--template', path.join(dir.dir, 'template.yaml'), '--stage', 'test',
     '--dynamodb-data', 'memory'] });
   const clients = await Promise.all([1, 2, 3, 4, 5, 6].map(() => Client.connect(chatd.url)));
