@@ -58,16 +58,19 @@ function endpointFor(stage) {
   return `${proto}//${location.host}/${stage}`;
 }
 
-/// The stage chatd serves (/chatd.json); "dev" when the page comes from somewhere else.
-async function servedStage() {
+/// The endpoint /chatd.json names: its `endpoint` (a wss:// URL, as a deployment publishes
+/// next to the client on S3), else this host with its `stage` (chatd serving the page), else
+/// this host's "dev" stage.
+async function servedEndpoint() {
   try {
     const res = await fetch('chatd.json', { cache: 'no-store' });
     if (res.ok) {
       const info = await res.json();
-      if (typeof info.stage === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(info.stage)) return info.stage;
+      if (typeof info.endpoint === 'string' && /^wss?:\/\/[^\s]+$/.test(info.endpoint)) return info.endpoint;
+      if (typeof info.stage === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(info.stage)) return endpointFor(info.stage);
     }
   } catch { /* not served by chatd */ }
-  return 'dev';
+  return endpointFor('dev');
 }
 
 function connectUrl() {
@@ -531,9 +534,9 @@ async function start() {
   window.addEventListener('online', () => socket.retryNow());
   render();
   if (!s.endpoint) {
-    const stage = await servedStage();
+    const endpoint = await servedEndpoint();
     // Unless the user has typed an endpoint of their own meanwhile.
-    if ($('endpoint').value === guess) $('endpoint').value = endpointFor(stage);
+    if ($('endpoint').value === guess) $('endpoint').value = endpoint;
   }
   connect();
 }

@@ -189,11 +189,14 @@ private:
                  "CodeUri '" + code + "' is in S3: chatd runs functions from a local directory");
         fs::path p = fs::path(code).is_absolute() ? fs::path(code) : fs::path(dir_) / code;
         std::error_code ec;
-        if (!fs::is_directory(p, ec))
+        if (code.ends_with(".zip") && fs::is_regular_file(p, ec))
+            f.code_zip = fs::weakly_canonical(p, ec).string();
+        else if (!fs::is_directory(p, ec))
             fail(r.logical_id,
-                 "CodeUri '" + code + "' is not a directory (looked for " +
+                 "CodeUri '" + code + "' is not a directory or a .zip file (looked for " +
                      p.lexically_normal().string() + ")");
-        f.code_dir = fs::weakly_canonical(p, ec).string();
+        else
+            f.code_dir = fs::weakly_canonical(p, ec).string();
         f.timeout_seconds = number(r, "Timeout", 3, 1, 900);
         f.memory_mb = static_cast<int>(number(r, "MemorySize", 128, 128, 10240));
         if (auto const* env = r.properties.if_contains("Environment")) {

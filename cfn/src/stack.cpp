@@ -636,6 +636,22 @@ private:
             return "arn:" + p.partition() + ":iam::" + p.account_id + ":role/" + name;
         if (type == "AWS::IAM::Role" && attr == "RoleId")
             return "AROA" + stable_id(id, 17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        // Resources chatd does not run, whose attributes a template still uses (a web
+        // client's bucket and distribution): values of the right shape.
+        if (type == "AWS::S3::Bucket") {
+            if (attr == "Arn")
+                return "arn:" + p.partition() + ":s3:::" + name;
+            if (attr == "DomainName")
+                return name + ".s3." + p.url_suffix();
+            if (attr == "RegionalDomainName")
+                return name + ".s3." + p.region + "." + p.url_suffix();
+            if (attr == "WebsiteURL")
+                return "http://" + name + ".s3-website-" + p.region + "." + p.url_suffix();
+        }
+        if (type == "AWS::CloudFront::Distribution" && attr == "DomainName")
+            return "d" + stable_id(id, 13, lower_alnum) + ".cloudfront.net";
+        if (type.starts_with("AWS::CloudFront::") && attr == "Id")
+            return stable_id(id, 14, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
         fail(path,
              "Fn::GetAtt " + id + "." + attr + ": chatd knows no attribute '" + attr + "' of " +
                  (type.empty() ? "this resource" : type));

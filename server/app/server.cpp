@@ -71,6 +71,7 @@ server::server(config cfg)
         make_gateway(load_api());
     } else {
         auto app = load_template_app(cfg_);
+        unpacked_code_ = app.unpacked;
         cfg_.stage = app.stage;
         stage_variables_ = app.stage_variables;
         cfg_.api_id = app.api_id;
@@ -131,7 +132,7 @@ server::server(config cfg)
         if (cfg_.host != "0.0.0.0" && cfg_.host != "::" && cfg_.host != "127.0.0.1")
             hosts += "," + cfg_.host + ":" + port;
         for (auto& [name, fn] : lambdas_)
-            fn->set_management("http://127.0.0.1:" + port, hosts);
+            fn->set_management("http://127.0.0.1:" + port, hosts, cfg_.stage);
     }
 }
 
@@ -249,6 +250,10 @@ server::~server()
     if (spawner_)
         spawner_->join();
     lambdas_.clear();
+    if (!unpacked_code_.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(unpacked_code_, ec);
+    }
     log::stop();
 }
 

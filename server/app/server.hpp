@@ -77,6 +77,7 @@ private:
     std::unique_ptr<net::thread_pool> spawner_;
     std::unique_ptr<dynamodb_local> dynamodb_; ///< --template's tables, when it has some
     std::map<std::string, std::unique_ptr<lambda_function>> lambdas_; ///< --template's functions
+    std::string unpacked_code_; ///< where --template's .zip packages were unpacked
     std::unique_ptr<line_writer> events_;
     std::unique_ptr<gateway> gateway_;
     std::unique_ptr<http_routes> routes_;

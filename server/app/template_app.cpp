@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "app/code_package.hpp"
 #include "app/startup_error.hpp"
 #include "integrations/http_integration.hpp"
 #include <unistd.h>
@@ -89,7 +90,7 @@ template_app load_template_app(config const& cfg)
     auto read = cfn::read_app(stack, dir, file);
     if (auto const* err = std::get_if<std::string>(&read))
         throw startup_error("--template " + *err);
-    auto const& app = std::get<cfn::app>(read);
+    auto& app = std::get<cfn::app>(read);
 
     if (app.apis.empty())
         throw startup_error("--template " + file +
@@ -138,7 +139,25 @@ template_app load_template_app(config const& cfg)
     std::string python;
     std::map<std::string, std::string> versions; // binary -> what --version said
     std::set<std::string> warned;                // runtimes already noted
-    for (auto const& f : app.functions) {
+    for (auto& f : app.functions) {
+        if (!f.code_zip.empty()) {
+            // A packaged function (CodeUri: fn.zip) runs from a private copy, as Lambda runs it.
+            if (out.unpacked.empty()) {
+                auto root = (fs::temp_directory_path() / "chatd-code-XXXXXX").string();
+                if (!::mkdtemp(root.data()))
+                    throw startup_error("--template " + file + ": cannot make a directory in " +
+                                        fs::temp_directory_path().string() + " to unpack " +
+                                        f.code_zip);
+                out.unpacked = root;
+            }
+            f.code_dir = (fs::path(out.unpacked) / f.logical_id).string();
+            try {
+                unpack_zip(f.code_zip, f.code_dir);
+            } catch (std::exception const& e) {
+                throw startup_error("--template " + file + ": Resources." + f.logical_id + ": " +
+                                    e.what());
+            }
+        }
         if (f.runtime.starts_with("python") && python.empty()) {
             python = find_on_path("python3");
             if (python.empty())

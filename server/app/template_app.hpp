@@ -22,6 +22,7 @@ struct template_app
     std::vector<std::pair<std::string, std::string>> ttl; ///< (table, TTL attribute)
     std::string node;                                     ///< node on PATH, when something needs it
     std::vector<std::string> notes; ///< what to say once at start (resources not emulated, ...)
+    std::string unpacked; ///< where .zip packages were unpacked (removed at stop); empty: none
 };
 
 /// Read, evaluate and check `cfg.template_file` with the parameter overrides and region of

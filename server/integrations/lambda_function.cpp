@@ -351,6 +351,20 @@ std::vector<std::string> lambda_function::command() const
     return {};
 }
 
+void lambda_function::set_management(std::string url,
+                                     std::string own_hosts,
+                                     std::string const& stage)
+{
+    cfg_.management_url = std::move(url);
+    cfg_.own_hosts = std::move(own_hosts);
+    constexpr std::string_view var = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI";
+    bool set = std::any_of(cfg_.environment.begin(), cfg_.environment.end(), [&](auto const& kv) {
+        return kv.first == var;
+    });
+    if (cfg_.runtime.starts_with("provided") && !set)
+        cfg_.environment.emplace_back(var, cfg_.management_url + "/" + stage);
+}
+
 std::vector<std::string> lambda_function::environment(unsigned short port) const
 {
     // Lambda's variables first, then the template's, which may not replace the reserved ones.

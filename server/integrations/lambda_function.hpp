@@ -93,11 +93,10 @@ public:
 
     /// Where the runtime clients send @connections calls (see lambda_config), once chatd's
     /// port is bound; instances started afterwards get it.
-    void set_management(std::string url, std::string own_hosts)
-    {
-        cfg_.management_url = std::move(url);
-        cfg_.own_hosts = std::move(own_hosts);
-    }
+    /// A custom runtime (provided.*) has no runtime client of chatd's to redirect its calls,
+    /// so it gets the endpoint the SDKs read, AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
+    /// (`url`/`stage`), unless the template sets it.
+    void set_management(std::string url, std::string own_hosts, std::string const& stage);
 
 private:
     struct invocation

@@ -179,3 +179,50 @@ TEST_CASE("query strings and percent-decoding")
     CHECK_FALSE(percent_decode("%G0"));
     CHECK(percent_decode("%40connections") == "@connections");
 }
+
+TEST_CASE("event_from_json reads back what to_json writes")
+{
+    connection_info c;
+    c.connection_id = "AAAAAAAAAAAAAAA=";
+    c.connected_at = 1700000000000;
+    c.identity = {"10.0.0.1", std::string("curl/8")};
+    c.domain_name = "localhost:8080";
+    c.stage = "dev";
+    c.api_id = "abc";
+    c.authorizer = authorizer_context{"user-1", {{"role", "admin"}}, 7};
+    auto connect = make_connect_event(c,
+                                      "REQ",
+                                      1700000000001,
+                                      {{"Host", "x"}, {"X-A", "1"}, {"X-A", "2"}},
+                                      "name=al%20ice&n=1&n=2",
+                                      "Root=1",
+                                      "8080",
+                                      "http");
+    std::string error;
+    auto back = event_from_json(serialize(connect), error);
+    REQUIRE_MESSAGE(back, error);
+    CHECK(serialize(*back) == serialize(connect));
+    CHECK(back->query_value("name") == "al ice");
+
+    auto msg = make_message_event(c, "sendMessage", "R2", "M2", 5, R"({"a":1})");
+    back = event_from_json(serialize(msg), error);
+    REQUIRE(back);
+    CHECK(serialize(*back) == serialize(msg));
+
+    auto bye = make_disconnect_event(c, "R3", 6, 1001, "Going away");
+    back = event_from_json(serialize(bye), error);
+    REQUIRE(back);
+    CHECK(serialize(*back) == serialize(bye));
+}
+
+TEST_CASE("event_from_json says what is wrong with a non-event")
+{
+    std::string error;
+    CHECK_FALSE(event_from_json("[]", error));
+    CHECK(error == "the event is not a JSON object");
+    CHECK_FALSE(event_from_json(R"({"body":"x"})", error));
+    CHECK(error.find("no requestContext") != std::string::npos);
+    CHECK_FALSE(event_from_json(
+        R"({"requestContext":{"routeKey":"a","connectionId":"b","eventType":"X"}})", error));
+    CHECK(error.find("'X'") != std::string::npos);
+}

@@ -19,7 +19,8 @@ struct function_def
     std::string name;     ///< what Ref gives: FunctionName, else the logical id
     std::string runtime;  ///< nodejs20.x, python3.12, provided.al2023, ...
     std::string handler;  ///< file.export, module.function; for provided.*, passed through
-    std::string code_dir; ///< the CodeUri directory, absolute
+    std::string code_dir; ///< the CodeUri directory, absolute (empty when code_zip is set)
+    std::string code_zip; ///< a CodeUri that is a .zip package, absolute: unpacked to run
     std::vector<std::pair<std::string, std::string>> environment; ///< in template order
     double timeout_seconds = 3;                                   ///< Lambda's default
     int memory_mb = 128;                                          ///< Lambda's default
