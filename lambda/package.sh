@@ -35,7 +35,7 @@ cat > "$stage/bootstrap" <<'SCRIPT'
 #!/bin/sh
 # Lambda (runtime provided.al2023) runs this file. chat-lambda was built against a newer glibc
 # than Amazon Linux 2023 has, so it starts through the loader and libraries packed beside it.
-root=${LAMBDA_TASK_ROOT:-$(dirname "$0")}
+root=${LAMBDA_TASK_ROOT:-${0%/*}}
 exec "$root/lib/ld-linux-x86-64.so.2" --library-path "$root/lib" "$root/bin/chat-lambda" "$@"
 SCRIPT
 chmod 755 "$stage/bootstrap" "$stage/bin/chat-lambda" "$stage/lib/ld-linux-x86-64.so.2"

@@ -1,7 +1,7 @@
 // Helpers for the end-to-end tests: start the real chatd binary on a free loopback port and
 // talk to it with real WebSocket clients. Everything here is bounded in time.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,31 @@ export async function startChatd({ db = ':memory:', args = [], env = {}, ulimit 
       return r;
     },
   };
+}
+
+/** chat-lambda.zip of this build (lambda/package.sh), next to the chatd binary's tree. */
+export const chatLambdaZip = process.env.CHAT_LAMBDA_ZIP ||
+  path.join(path.dirname(chatdBin), 'lambda', 'chat-lambda.zip');
+
+/**
+ * chatd running deploy/template.yaml, unchanged, with this build's chat-lambda.zip as its
+ * CodeUri (dist/chat-lambda.zip beside a copy of the template): the chat app as the packaged
+ * Lambda function on local DynamoDB. Extra `args` go to chatd.
+ */
+export async function startPackagedChat({ args = [] } = {}) {
+  const { dir, cleanup } = tempDir();
+  mkdirSync(path.join(dir, 'dist'));
+  copyFileSync(path.resolve(here, '../../deploy/template.yaml'), path.join(dir, 'template.yaml'));
+  copyFileSync(chatLambdaZip, path.join(dir, 'dist', 'chat-lambda.zip'));
+  try {
+    const chatd = await startChatd({ args: ['--template', path.join(dir, 'template.yaml'), ...args] });
+    const stop = chatd.stop.bind(chatd);
+    chatd.stop = async (signal) => { const r = await stop(signal); cleanup(); return r; };
+    return chatd;
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
 }
 
 /** A WebSocket client that queues what it receives, so tests can wait for frames. */
