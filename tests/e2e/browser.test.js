@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { startChatd, Client, tempDir } from './lib.js';
+import { startChatd, startPackagedChat, Client, tempDir, writeTree } from './lib.js';
+import http from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.join(here, 'artifacts');
@@ -254,4 +256,65 @@ test('the page is served with a strict Content-Security-Policy and works with no
   await open(erin, 'erin');
   assert.deepEqual(others, []);
   assert.deepEqual(erin.problems, []);
+});
+
+/** Alice and bob in two browsers on `pageUrl`: a room made, joined, a message each way. */
+async function chatInRoom(pageUrl, room) {
+  const [alice, bob] = [await browser(`alice-${room}`), await browser(`bob-${room}`)];
+  for (const [b, n] of [[alice, 'alice'], [bob, 'bob']]) {
+    await b.page.goto(pageUrl);
+    await b.page.fill('#name', n);
+    await b.page.click('#connect-button');
+    await b.page.waitForSelector('#status[data-state="connected"]', WAIT);
+  }
+  await alice.page.fill('#new-room', room);
+  await alice.page.click('#create-form button[type="submit"]');
+  await alice.page.waitForSelector(`#views button[data-room="${room}"][aria-current="true"]`, WAIT);
+  await bob.page.click('#refresh-rooms');
+  await bob.page.click(`#room-list button[data-room="${room}"]`, WAIT);
+  await bob.page.waitForSelector(`#views button[data-room="${room}"][aria-current="true"]`, WAIT);
+  await alice.page.waitForSelector('#members li:has-text("bob")', WAIT);
+  await sendFrom(alice, `hello from alice in ${room}`);
+  await waitForText(bob, `hello from alice in ${room}`);
+  await sendFrom(bob, `hello from bob in ${room}`);
+  await waitForText(alice, `hello from bob in ${room}`);
+  return [alice, bob];
+}
+
+test('the web client works the same against the packaged chat-lambda on DynamoDB', async () => {
+  const lambda = await startPackagedChat({ args: ['--static', path.resolve(here, '../../static')] });
+  try {
+    const [alice, bob] = await chatInRoom(`${lambda.http}/`, 'lambda-room');
+    assert.equal(await alice.page.inputValue('#endpoint'), `ws://127.0.0.1:${lambda.port}/prod`);
+    await shot(bob, '08-lambda.png');
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+  } finally {
+    await lambda.stop();
+  }
+});
+
+test('served from elsewhere (as from S3 behind CloudFront), the client connects where chatd.json says', async () => {
+  const lambda = await startPackagedChat();
+  // A plain file server standing in for the bucket: static/ plus the chatd.json a deployment
+  // publishes, naming the API's endpoint.
+  const site = tempDir();
+  const root = path.resolve(here, '../../static');
+  const files = Object.fromEntries(readdirSync(root).filter((f) => !f.startsWith('.')).map((f) => [f, readFileSync(path.join(root, f))]));
+  writeTree(site.dir, { ...files, 'chatd.json': JSON.stringify({ endpoint: lambda.url }) });
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
+  const server = http.createServer((req, res) => {
+    const name = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
+    if (name.includes('..') || !Object.hasOwn({ ...files, 'chatd.json': 1 }, name)) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'Content-Type': types[path.extname(name)] ?? 'application/octet-stream' }).end(readFileSync(path.join(site.dir, name)));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const [alice, bob] = await chatInRoom(`http://127.0.0.1:${server.address().port}/`, 'cdn-room');
+    assert.equal(await alice.page.inputValue('#endpoint'), lambda.url);
+    assert.deepEqual([...alice.problems, ...bob.problems], []);
+  } finally {
+    server.close();
+    site.cleanup();
+    await lambda.stop();
+  }
 });

@@ -145,5 +145,5 @@ for (const [backend, start] of Object.entries(backends)) describe(backend, () =>
     const again = await c.request({ action: 'createRoom', roomId: made.roomId });
     assert.equal(again.code, 'RoomExists');
     await c.close();
-});
+  });
 });
