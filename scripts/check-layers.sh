@@ -5,6 +5,8 @@
 #
 #   core/      no Asio, Beast, SQLite or OpenSSL: the chat logic and API Gateway's event shapes
 #   cfn/       the same, and no chatd code but its own: templates read and evaluated
+#   aws/       AWS's APIs without an SDK: may use core, never storage, server/ or lambda/
+#   lambda/    chat-lambda: core, storage, aws; never server/ (it runs on Lambda, not in chatd)
 #   server/    app -> gateway -> integrations -> transport -> ops -> core, storage
 #              a layer includes its own headers and those of the layers below it, by
 #              "layer/file.hpp"; ops includes no networking (Asio, Beast, OpenSSL) and
@@ -38,6 +40,18 @@ while IFS= read -r hit; do
     complain "${hit%%:*}" "cfn/ must not include Asio, Beast, SQLite, OpenSSL or other chatd code (${hit#*:})"
 done < <(cd "$root" && [ -d cfn ] &&
     grep -rnE '#include *[<"](boost/(asio|beast)|sqlite3\.h|openssl/|chatd/(core|storage)/|(ops|transport|integrations|gateway|app)/)' cfn/ |
+    cut -d: -f1,3-)
+
+# aws/ and lambda/ stand beside server/, never on it.
+while IFS= read -r hit; do
+    complain "${hit%%:*}" "aws/ may use core only (${hit#*:})"
+done < <(cd "$root" && [ -d aws ] &&
+    grep -rnE '#include *[<"](sqlite3\.h|chatd/storage/|chatd/cfn/|(ops|transport|integrations|gateway|app)/)' aws/ |
+    cut -d: -f1,3-)
+while IFS= read -r hit; do
+    complain "${hit%%:*}" "lambda/ may use core, storage and aws, not chatd's server (${hit#*:})"
+done < <(cd "$root" && [ -d lambda ] &&
+    grep -rnE '#include *[<"](chatd/cfn/|(ops|transport|integrations|gateway|app)/)' lambda/ |
     cut -d: -f1,3-)
 
 for layer in "${layers[@]}"; do

@@ -22,7 +22,7 @@ step "contract references: every contract(...) tag and § names a heading of doc
 python3 scripts/check-contract-refs.py
 
 step "clang-format (the repo's .clang-format)"
-find core storage server tests \( -name node_modules -prune \) -o \( -name '*.cpp' -o -name '*.hpp' -o -name '*.ipp' \) -print |
+find core storage aws cfn lambda server tests \( -name node_modules -prune \) -o \( -name '*.cpp' -o -name '*.hpp' -o -name '*.ipp' \) -print |
   xargs clang-format --dry-run --Werror
 
 for preset in dev asan; do

@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fails=0
 plant() { # file line what-it-breaks
-    rm -rf "$work/tree" && mkdir -p "$work/tree" && cp -r "$repo/core" "$repo/server" "$repo/cfn" "$work/tree/"
+    rm -rf "$work/tree" && mkdir -p "$work/tree" && cp -r "$repo/core" "$repo/server" "$repo/cfn" "$repo/aws" "$repo/lambda" "$work/tree/"
     sed -i "1a $2" "$work/tree/$1"
     if "$check" "$work/tree" >/dev/null 2>&1; then
         echo "FAIL: $3 went unnoticed ($1: $2)"
@@ -27,5 +27,8 @@ plant server/gateway/gateway.cpp '#include "log.hpp"' "an include without its la
 plant core/src/chat.cpp '#include <boost/asio.hpp>' "core using Asio"
 plant cfn/src/stack.cpp '#include "gateway/gateway.hpp"' "cfn including the server"
 plant cfn/src/document.cpp '#include <boost/beast/http.hpp>' "cfn using Beast"
-[ $fails -eq 0 ] && echo "layers: 10 planted includes caught, 0 missed"
+plant aws/src/dynamodb.cpp '#include <chatd/storage/sqlite_store.hpp>' "aws using storage"
+plant aws/src/sigv4.cpp '#include "gateway/gateway.hpp"' "aws including the server"
+plant lambda/chat_function.cpp '#include "integrations/lambda_function.hpp"' "chat-lambda including the server"
+[ $fails -eq 0 ] && echo "layers: 13 planted includes caught, 0 missed"
 exit $((fails > 0))

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""The swap onto Lambda, measured: chat-lambda (chatd's C++ chat app, the packaged zip of
+deploy/template.yaml) against a Node.js function of the same behaviour on the AWS SDK v3
+(lambda/node-chat), both run by chatd --template from the same template (the Node.js one differs
+only in Runtime, Handler and CodeUri), in the same run, taking turns.
+
+  cold   a fresh chatd per repetition: the first $connect starts the function; the handshake's
+         time and the Init Duration chatd reports
+  warm   one instance (--max-instances 1); a room of M members; the first sends COUNT messages
+         one at a time (peers/room_sends.mjs). From chatd's REPORT lines of those sendMessage
+         invocations: Duration (median, p90), Max Memory Used, and PostToConnection calls per
+         second of Duration (M posts per message)
+
+On Lambda, duration x memory is the bill: the goal is chat-lambda >= 3x faster per warm
+invocation and <= 1/3 of the memory. Servers on CPU 0, clients on CPU 1; every address is
+127.0.0.1.
+
+  python3 tests/bench/swap_bench.py --chatd build/release/chatd \\
+      --zip build/release/lambda/chat-lambda.zip [--rooms 10 100] [--messages 200] [--cold-reps 5]
+"""
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from lambda_bench import Proc, log, median
+
+REPO = Path(__file__).resolve().parents[2]
+PEERS = REPO / "tests" / "bench" / "peers"
+NODE_CHAT = REPO / "tests" / "bench" / "lambda" / "node-chat"
+REPORT = re.compile(r"\[ChatFunction\] REPORT RequestId: \S+\tDuration: ([\d.]+) ms\tBilled Duration: \d+ ms\t"
+                    r"Memory Size: \d+ MB\tMax Memory Used: (\d+) MB\t(?:Init Duration: ([\d.]+) ms)?")
+
+
+def templates(work, zip_path):
+    """deploy/template.yaml beside the zip, and the same template running lambda/node-chat."""
+    text = (REPO / "deploy" / "template.yaml").read_text()
+    (work / "cpp" / "dist").mkdir(parents=True)
+    shutil.copy(zip_path, work / "cpp" / "dist" / "chat-lambda.zip")
+    (work / "cpp" / "template.yaml").write_text(text)
+    node = text.replace("Runtime: provided.al2023", "Runtime: nodejs20.x") \
+               .replace("CodeUri: dist/chat-lambda.zip", f"CodeUri: {NODE_CHAT}") \
+               .replace("Handler: chat", "Handler: index.handler")
+    assert node.count("nodejs20.x") == 1 and str(NODE_CHAT) in node
+    (work / "node").mkdir()
+    (work / "node" / "template.yaml").write_text(node)
+    return {"chat-lambda (C++)": work / "cpp" / "template.yaml", "Node.js + SDK v3": work / "node" / "template.yaml"}
+
+
+def start(chatd, template, log_path, extra=()):
+    return Proc([str(chatd), "--template", str(template), "--port", "0", "--db", ":memory:", "--log-level", "info", *extra],
+                r"listening on ws://127\.0\.0\.1:(\d+)/(\S+) ", log_path, timeout=60)
+
+
+def client(script, *args, timeout=900):
+    r = subprocess.run(["taskset", "-c", "1", "node", str(PEERS / script), *map(str, args)],
+                       capture_output=True, text=True, timeout=timeout, cwd=PEERS)
+    if r.returncode != 0:
+        raise RuntimeError(f"{script} failed: {r.stderr.strip()[-400:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def reports(log_path):
+    return [(float(d), int(m), float(i) if i else None) for d, m, i in REPORT.findall(Path(log_path).read_text())]
+
+
+def cold(chatd, template, out, name):
+    """One cold start: the handshake (its $connect starts the instance) and Init Duration."""
+    srv = start(chatd, template, out / f"{name}.log")
+    try:
+        url = f"ws://127.0.0.1:{srv.match[1]}/{srv.match[2]}"
+        r = client("handshake.mjs", url)
+        time.sleep(0.2)
+    finally:
+        srv.stop()
+    rs = reports(out / f"{name}.log")
+    init = next((i for _, _, i in rs if i is not None), None)
+    return dict(handshake_ms=r["open_ms"], init_ms=init, first_duration_ms=rs[0][0] if rs else None)
+
+
+def warm(chatd, template, out, name, members, count):
+    srv = start(chatd, template, out / f"{name}.log", ["--max-instances", "1"])
+    try:
+        url = f"ws://127.0.0.1:{srv.match[1]}/{srv.match[2]}"
+        lat = client("room_sends.mjs", url, members, count)
+        time.sleep(0.3)
+    finally:
+        srv.stop()
+    rs = reports(out / f"{name}.log")
+    setup = members + 1 + members  # $connect each, createRoom, joinRoom each
+    sends = rs[setup:setup + count]
+    assert len(sends) == count, f"{len(sends)} sendMessage REPORT lines of {count}"
+    durations = sorted(d for d, _, _ in sends)
+    return dict(duration_p50_ms=median(durations), duration_p90_ms=durations[int(0.9 * len(durations))],
+                max_memory_mb=max(m for _, m, _ in rs), posts_per_s=members / (median(durations) / 1000),
+                client_p50_ms=lat["p50_ms"], client_p99_ms=lat["p99_ms"])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--chatd", required=True)
+    ap.add_argument("--zip", required=True)
+    ap.add_argument("--rooms", type=int, nargs="+", default=[10, 100])
+    ap.add_argument("--messages", type=int, default=200)
+    ap.add_argument("--cold-reps", type=int, default=5)
+    ap.add_argument("--out", default=str(REPO / "build" / "bench-swap"))
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="chatd-swap-bench-"))
+    rows = []
+    try:
+        impls = templates(work, Path(a.zip))
+        for k in range(a.cold_reps):
+            for impl, template in (impls.items() if k % 2 == 0 else reversed(impls.items())):
+                r = cold(a.chatd, template, out, "cold")
+                log(f"  cold {impl:20} handshake {r['handshake_ms']:7.1f} ms, Init Duration {r['init_ms']} ms, "
+                    f"first Duration {r['first_duration_ms']} ms")
+                rows.append(dict(measure="cold", impl=impl, **r))
+        for members in a.rooms:
+            for k, (impl, template) in enumerate(impls.items()):
+                r = warm(a.chatd, template, out, "warm", members, a.messages)
+                log(f"  warm {impl:20} room of {members:3}: Duration p50 {r['duration_p50_ms']:7.2f} ms "
+                    f"p90 {r['duration_p90_ms']:7.2f}, {r['posts_per_s']:8.0f} posts/s, Max Memory Used {r['max_memory_mb']} MB; "
+                    f"client p50 {r['client_p50_ms']:.2f} ms")
+                rows.append(dict(measure="warm", impl=impl, members=members, **r))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    cpp, node = list(impls)
+    print(f"\n| measure | {cpp} | {node} | ratio |\n|---|---|---|---|")
+    for measure, key, label in [("cold", "handshake_ms", "cold start: handshake with the first $connect (median)"),
+                                ("cold", "init_ms", "cold start: Init Duration (median)"),
+                                ("cold", "first_duration_ms", "cold start: the first $connect's Duration (median)")]:
+        c = median([r[key] for r in rows if r["measure"] == measure and r["impl"] == cpp])
+        n = median([r[key] for r in rows if r["measure"] == measure and r["impl"] == node])
+        print(f"| {label} | {c:.1f} ms | {n:.1f} ms | {n / c:.1f}x shorter |")
+    for members in a.rooms:
+        c = next(r for r in rows if r["measure"] == "warm" and r["impl"] == cpp and r["members"] == members)
+        n = next(r for r in rows if r["measure"] == "warm" and r["impl"] == node and r["members"] == members)
+        print(f"| warm sendMessage, room of {members}: Duration p50 | {c['duration_p50_ms']:.2f} ms | {n['duration_p50_ms']:.2f} ms | "
+              f"{n['duration_p50_ms'] / c['duration_p50_ms']:.1f}x faster |")
+        print(f"| room of {members}: PostToConnection calls/s | {c['posts_per_s']:.0f} | {n['posts_per_s']:.0f} | "
+              f"{c['posts_per_s'] / n['posts_per_s']:.1f}x |")
+        print(f"| room of {members}: Max Memory Used | {c['max_memory_mb']} MB | {n['max_memory_mb']} MB | "
+              f"{c['max_memory_mb'] / n['max_memory_mb']:.2f}x ({n['max_memory_mb'] / c['max_memory_mb']:.1f}x less) |")
+
+
+if __name__ == "__main__":
+    main()
