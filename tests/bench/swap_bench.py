@@ -30,7 +30,7 @@ from pathlib import Path
 from lambda_bench import Proc, log, median
 
 REPO = Path(__file__).resolve().parents[2]
-PEERS = REPO / "tests" / "bench" / "peers"
+CLIENTS = REPO / "tests" / "bench" / "lambda"
 NODE_CHAT = REPO / "tests" / "bench" / "lambda" / "node-chat"
 REPORT = re.compile(r"\[ChatFunction\] REPORT RequestId: \S+\tDuration: ([\d.]+) ms\tBilled Duration: \d+ ms\t"
                     r"Memory Size: \d+ MB\tMax Memory Used: (\d+) MB\t(?:Init Duration: ([\d.]+) ms)?")
@@ -57,8 +57,8 @@ def start(chatd, template, log_path, extra=()):
 
 
 def client(script, *args, timeout=900):
-    r = subprocess.run(["taskset", "-c", "1", "node", str(PEERS / script), *map(str, args)],
-                       capture_output=True, text=True, timeout=timeout, cwd=PEERS)
+    r = subprocess.run(["taskset", "-c", "1", "node", str(CLIENTS / script), *map(str, args)],
+                       capture_output=True, text=True, timeout=timeout, cwd=CLIENTS)
     if r.returncode != 0:
         raise RuntimeError(f"{script} failed: {r.stderr.strip()[-400:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -108,7 +108,10 @@ def main():
     ap.add_argument("--messages", type=int, default=200)
     ap.add_argument("--cold-reps", type=int, default=5)
     ap.add_argument("--out", default=str(REPO / "build" / "bench-swap"))
+    ap.add_argument("--smoke", action="store_true", help="a few of each, to check the harness works (ctest)")
     a = ap.parse_args()
+    if a.smoke:
+        a.rooms, a.messages, a.cold_reps = [3], 5, 1
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="chatd-swap-bench-"))

@@ -2,7 +2,10 @@
 // COUNT messages one at a time, each waiting until its ack and every other member's copy are in.
 // Prints one JSON line: the per-message latency (send -> last copy) percentiles.
 //   node room_sends.mjs URL MEMBERS COUNT
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+
+// ws from the end-to-end tests' packages (scripts/test.sh installs them).
+const WebSocket = createRequire(new URL('../../e2e/package.json', import.meta.url))('ws');
 
 const [url, membersArg, countArg] = process.argv.slice(2);
 if (!/^wss?:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(url)) throw new Error('loopback only');

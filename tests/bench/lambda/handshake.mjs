@@ -1,7 +1,10 @@
 // One WebSocket handshake, timed: from the request to the open (with chatd --template, the
 // $connect invocation inside it; the first one after a start is a cold start). Prints JSON.
 //   node handshake.mjs URL
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+
+// ws from the end-to-end tests' packages (scripts/test.sh installs them).
+const WebSocket = createRequire(new URL('../../e2e/package.json', import.meta.url))('ws');
 
 const [url] = process.argv.slice(2);
 if (!/^wss?:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(url)) throw new Error('loopback only');
