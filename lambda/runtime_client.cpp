@@ -76,12 +76,9 @@ bool runtime_client::post(std::string const& target,
 {
     aws::http_request req{aws::http::verb::post, std::string(prefix) + target, 11};
     req.set(aws::http::field::host, host_);
-    if (error_type.empty()) {
-        req.set(aws::http::field::content_type, "application/json");
-    } else {
-        req.set(aws::http::field::content_type, "application/json");
+    req.set(aws::http::field::content_type, "application/json");
+    if (!error_type.empty())
         req.set("Lambda-Runtime-Function-Error-Type", error_type);
-    }
     req.body() = std::move(body);
     req.prepare_payload();
     try {

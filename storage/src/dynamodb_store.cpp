@@ -426,6 +426,15 @@ core::message_record dynamodb_store::append_message(std::string_view room_id,
     auto hint = last_seq_.find(room);
     std::int64_t seq = (hint != last_seq_.end() ? hint->second : newest_seq(room_id)) + 1;
     auto write_id = random_write_id();
+    auto stored = [&](std::int64_t at) {
+        last_seq_[room] = at;
+        return core::message_record{std::string(room_id),
+                                    at,
+                                    std::string(connection_id),
+                                    std::string(name),
+                                    std::string(text),
+                                    sent_at};
+    };
     // Bounded: each lost race means another sender stored a message meanwhile.
     for (int attempt = 0; attempt < 200; ++attempt) {
         json::object item = {{"roomId", S(room_id)},
@@ -441,13 +450,7 @@ core::message_record dynamodb_store::append_message(std::string_view room_id,
                   {"Item", item},
                   {"ConditionExpression", "attribute_not_exists(#seq)"},
                   {"ExpressionAttributeNames", {{"#seq", "seq"}}}});
-            last_seq_[room] = seq;
-            return core::message_record{std::string(room_id),
-                                        seq,
-                                        std::string(connection_id),
-                                        std::string(name),
-                                        std::string(text),
-                                        sent_at};
+            return stored(seq);
         } catch (aws::dynamodb_error const&) {
         }
         // Taken. If by this very write (a retried request whose first answer was lost), it
@@ -459,13 +462,7 @@ core::message_record dynamodb_store::append_message(std::string_view room_id,
                          {"ConsistentRead", true}});
         if (auto const* it = got.if_contains("Item");
             it && str(it->as_object(), "writeId") == write_id) {
-            last_seq_[room] = seq;
-            return core::message_record{std::string(room_id),
-                                        seq,
-                                        std::string(connection_id),
-                                        std::string(name),
-                                        std::string(text),
-                                        sent_at};
+            return stored(seq);
         }
         ++seq_retries_;
         seq = std::max(seq, newest_seq(room_id)) + 1;

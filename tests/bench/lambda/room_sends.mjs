@@ -39,6 +39,7 @@ for (const c of clients) {
   c.send(JSON.stringify({ action: 'joinRoom', roomId: room, ref: 'join' }));
   await joined;
 }
+process.stderr.write('ready\n'); // the room is set up; the sends follow
 const times = [];
 for (let k = 0; k < count; k++) {
   const text = `message ${k}`;
