@@ -148,7 +148,10 @@ net::awaitable<void> http_connection::connect(std::chrono::milliseconds timeout)
     lowest.expires_after(connect_timeout);
     co_await lowest.async_connect(endpoints, net::use_awaitable);
     lowest.socket().set_option(net::ip::tcp::no_delay(true));
-    if (!SSL_set_tlsext_host_name(secure_->native_handle(), origin_.host.c_str()))
+    // SNI names a host; an address is not sent (RFC 6066), but still verified below.
+    boost::system::error_code not_ip;
+    net::ip::make_address(origin_.host, not_ip);
+    if (not_ip && !SSL_set_tlsext_host_name(secure_->native_handle(), origin_.host.c_str()))
         throw boost::system::system_error(boost::system::error_code(
             static_cast<int>(::ERR_get_error()), net::error::get_ssl_category()));
     secure_->set_verify_callback(net::ssl::host_name_verification(origin_.host));

@@ -393,6 +393,11 @@ std::vector<std::string> lambda_function::environment(unsigned short port) const
         {"LANG", "en_US.UTF-8"},
         {"PATH", path ? path : "/usr/local/bin:/usr/bin:/bin"},
     };
+    // The CAs this machine's operator trusts (a local CA for chatd's own TLS, say) are
+    // trusted by the functions too.
+    for (char const* name : {"SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS"})
+        if (char const* v = std::getenv(name); v && *v)
+            vars.emplace_back(name, v);
     if (!cfg_.management_url.empty()) {
         vars.emplace_back("CHATD_MANAGEMENT_URL", cfg_.management_url);
         vars.emplace_back("CHATD_OWN_HOSTS", cfg_.own_hosts);

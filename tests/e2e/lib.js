@@ -77,15 +77,15 @@ export const chatLambdaZip = process.env.CHAT_LAMBDA_ZIP ||
 /**
  * chatd running deploy/template.yaml, unchanged, with this build's chat-lambda.zip as its
  * CodeUri (dist/chat-lambda.zip beside a copy of the template): the chat app as the packaged
- * Lambda function on local DynamoDB. Extra `args` go to chatd.
+ * Lambda function on local DynamoDB. Extra `args` and `env` go to chatd.
  */
-export async function startPackagedChat({ args = [] } = {}) {
+export async function startPackagedChat({ args = [], env = {} } = {}) {
   const { dir, cleanup } = tempDir();
   mkdirSync(path.join(dir, 'dist'));
   copyFileSync(path.resolve(here, '../../deploy/template.yaml'), path.join(dir, 'template.yaml'));
   copyFileSync(chatLambdaZip, path.join(dir, 'dist', 'chat-lambda.zip'));
   try {
-    const chatd = await startChatd({ args: ['--template', path.join(dir, 'template.yaml'), ...args] });
+    const chatd = await startChatd({ args: ['--template', path.join(dir, 'template.yaml'), ...args], env });
     const stop = chatd.stop.bind(chatd);
     chatd.stop = async (signal) => { const r = await stop(signal); cleanup(); return r; };
     return chatd;
