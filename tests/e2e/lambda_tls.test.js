@@ -5,28 +5,14 @@
 // and logs why.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startPackagedChat, Client, tempDir, eventually } from './lib.js';
+import { startPackagedChat, Client, tempDir, eventually, makeTestCa } from './lib.js';
 
 const tmp = tempDir();
 const file = (name) => path.join(tmp.dir, name);
 let ca;
 
-before(() => {
-  const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const name of ['ca', 'other-ca']) {
-    openssl('req', '-x509', ...ec, '-keyout', file(`${name}.key`), '-out', file(`${name}.pem`), '-days', '2', '-subj', `/CN=chatd ${name}`);
-  }
-  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' +
-    'keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
-    '-CAcreateserial', '-out', file('server.pem'), '-days', '2', '-extfile', file('ext.cnf'));
-  ca = readFileSync(file('ca.pem'));
-});
+before(() => { ca = makeTestCa(tmp.dir, ['other-ca']); });
 after(() => tmp.cleanup());
 
 async function chatOverTls(trusted) {

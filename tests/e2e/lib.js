@@ -1,7 +1,7 @@
 // Helpers for the end-to-end tests: start the real chatd binary on a free loopback port and
 // talk to it with real WebSocket clients. Everything here is bounded in time.
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,26 @@ export async function startChatd({ db = ':memory:', args = [], env = {}, ulimit 
       return r;
     },
   };
+}
+
+/**
+ * A throwaway CA made with the openssl CLI in `dir` (ca.pem, ca.key) and a server certificate
+ * it signed for localhost and 127.0.0.1 (server.pem, server.key); `extraCas` names more CAs
+ * (NAME.pem) that sign nothing. Returns the CA's PEM.
+ */
+export function makeTestCa(dir, extraCas = []) {
+  const file = (name) => path.join(dir, name);
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  for (const name of ['ca', ...extraCas]) {
+    openssl('req', '-x509', ...ec, '-keyout', file(`${name}.key`), '-out', file(`${name}.pem`), '-days', '2', '-subj', `/CN=chatd test ${name}`);
+  }
+  openssl('req', ...ec, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
+  writeFileSync(file('ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' +
+    'keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
+  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
+    '-CAcreateserial', '-out', file('server.pem'), '-days', '2', '-extfile', file('ext.cnf'));
+  return readFileSync(file('ca.pem'));
 }
 
 /** chat-lambda.zip of this build (lambda/package.sh), next to the chatd binary's tree. */
