@@ -20,6 +20,18 @@ struct writer_deleter
     void operator()(archive* a) const { archive_write_free(a); }
 };
 
+/// A relative path with no ".." component: it names something under the directory.
+bool stays_inside(std::string const& name)
+{
+    std::filesystem::path p(name);
+    if (name.empty() || p.is_absolute())
+        return false;
+    for (auto const& part : p)
+        if (part == "..")
+            return false;
+    return true;
+}
+
 } // namespace
 
 void unpack_zip(std::filesystem::path const& zip, std::filesystem::path const& dir)
@@ -45,7 +57,7 @@ void unpack_zip(std::filesystem::path const& zip, std::filesystem::path const& d
         if (r != ARCHIVE_OK)
             fail(archive_error_string(in.get()));
         std::string name = archive_entry_pathname(entry);
-        if (name.empty() || name.front() == '/' || name.find("..") != std::string::npos)
+        if (!stays_inside(name))
             fail("entry '" + name + "' would land outside the function's directory");
         // Relative names only (checked above), written under `dir`.
         archive_entry_set_pathname(entry, (dir / name).c_str());

@@ -102,6 +102,21 @@ template_app load_template_app(config const& cfg)
     auto const& api = app.apis.front();
 
     template_app out;
+
+    // Unpacked packages go again if the template turns out not to run.
+    struct remove_unless_kept
+    {
+        std::string const& dir;
+        bool keep = false;
+
+        ~remove_unless_kept()
+        {
+            std::error_code ec;
+            if (!keep && !dir.empty())
+                fs::remove_all(dir, ec);
+        }
+    } unpacked{out.unpacked};
+
     out.api_id = api.api_id;
     out.api.selection_expression = api.route_selection_expression;
     if (cfg.stage_given) {
@@ -225,6 +240,7 @@ template_app load_template_app(config const& cfg)
             list += (list.empty() ? "" : ", ") + n;
         out.notes.push_back("not emulated (no local behaviour): " + list);
     }
+    unpacked.keep = true;
     return out;
 }
 

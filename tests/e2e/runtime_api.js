@@ -28,7 +28,8 @@ export async function runtimeApi() {
       parked.shift().writeHead(200, {
         'Content-Type': 'application/json',
         'Lambda-Runtime-Aws-Request-Id': inv.id,
-        'Lambda-Runtime-Deadline-Ms': String(Date.now() + 3000),
+        // Generous: a slow first import on a loaded machine must not use up the time left.
+        'Lambda-Runtime-Deadline-Ms': String(Date.now() + 30000),
         'Lambda-Runtime-Invoked-Function-Arn': 'arn:aws:lambda:us-east-1:123456789012:function:fn',
         'Lambda-Runtime-Trace-Id': 'Root=1-5759e988-bd862e3fe1be46a994272793',
       }).end(JSON.stringify(inv.event));
