@@ -45,7 +45,7 @@ private:
     aws::management_client& management(core::event const& ev);
 
     core::system_clock clock_;
-    core::random_id_source ids_;
+    core::system_id_source ids_;
     core::chat_app app_;
     aws::dynamodb_client db_;
     storage::dynamodb_store store_;

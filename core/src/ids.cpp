@@ -1,6 +1,12 @@
 #include <chatd/core/chars.hpp>
 #include <chatd/core/ids.hpp>
 
+#include <cerrno>
+#include <system_error>
+#include <vector>
+
+#include <sys/random.h>
+
 namespace chatd::core {
 namespace {
 
@@ -40,9 +46,48 @@ bool is_valid_id(std::string_view id)
     return true;
 }
 
-random_id_source::random_id_source()
-    : rng_(std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32))
-{}
+void system_id_source::take(std::uint8_t* out, std::size_t n)
+{
+    for (std::size_t i = 0; i < n; ++i) {
+        if (used_ == pool_.size()) {
+            std::size_t filled = 0;
+            while (filled < pool_.size()) {
+                auto got = ::getrandom(pool_.data() + filled, pool_.size() - filled, 0);
+                if (got < 0 && errno != EINTR)
+                    throw std::system_error(errno, std::generic_category(), "getrandom");
+                if (got > 0)
+                    filled += static_cast<std::size_t>(got);
+            }
+            used_ = 0;
+        }
+        out[i] = pool_[used_];
+        pool_[used_++] = 0; // a byte handed out is not kept
+    }
+}
+
+std::string system_id_source::next_id()
+{
+    id_bytes bytes{};
+    {
+        std::lock_guard lock(mutex_);
+        take(bytes.data(), bytes.size());
+    }
+    return encode_id(bytes);
+}
+
+std::string system_id_source::hex(std::size_t n)
+{
+    static constexpr std::string_view digits = "0123456789abcdef";
+    std::string out(n, '0');
+    std::vector<std::uint8_t> raw((n + 1) / 2);
+    {
+        std::lock_guard lock(mutex_);
+        take(raw.data(), raw.size());
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        out[i] = digits[(raw[i / 2] >> (i % 2 ? 4 : 0)) & 0xf];
+    return out;
+}
 
 random_id_source::random_id_source(std::uint64_t seed)
     : rng_(seed)

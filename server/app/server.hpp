@@ -64,7 +64,7 @@ private:
     core::field_list stage_variables_; ///< a template stage's, for the gateway
     metrics stats_;                    // before everything that reports into it
     core::system_clock clock_;
-    core::random_id_source ids_;
+    core::system_id_source ids_;
     heap_trimmer trimmer_; ///< its work runs on files_
     net::io_context ioc_{1};
     net::thread_pool files_{1};

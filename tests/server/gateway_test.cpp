@@ -100,7 +100,7 @@ struct fixture
 {
     net::io_context io;
     metrics stats;
-    core::random_id_source ids;
+    core::system_id_source ids;
     core::system_clock clk;
     fake_integration app;
     std::unique_ptr<gateway> gw;

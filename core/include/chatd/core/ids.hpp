@@ -31,12 +31,29 @@ public:
     virtual std::string hex(std::size_t n) = 0;
 };
 
-/// id_source backed by a 64-bit Mersenne Twister seeded from std::random_device (or a fixed
-/// seed, for tests). A mutex makes it callable from the I/O and storage threads alike.
+/// id_source backed by the operating system's CSPRNG (getrandom), read 256 bytes at a time.
+/// Connection ids are capabilities for the management API, so they must not be predictable
+/// from ids seen before. A mutex makes it callable from the I/O and storage threads alike.
+class system_id_source final : public id_source
+{
+public:
+    std::string next_id() override;
+    std::string hex(std::size_t n) override;
+
+private:
+    /// `n` bytes from the pool, refilled from getrandom when empty. Call with mutex_ held.
+    void take(std::uint8_t* out, std::size_t n);
+
+    std::mutex mutex_;
+    std::array<std::uint8_t, 256> pool_{};
+    std::size_t used_ = 256;
+};
+
+/// A reproducible id_source: a 64-bit Mersenne Twister from a fixed seed, for tests only
+/// (its ids are predictable).
 class random_id_source final : public id_source
 {
 public:
-    random_id_source();
     explicit random_id_source(std::uint64_t seed);
 
     std::string next_id() override;
